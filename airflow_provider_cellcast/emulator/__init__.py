@@ -1,0 +1,49 @@
+"""The Cellcast emulator: a local HTTP server that imitates the Cellcast API, for offline tests.
+
+In-memory state (messages, account balances), time that moves on demand, rate limiting,
+latency and fault injection, and a control plane under ``/_emulator/``. Run it in process with
+:class:`CellcastEmulator`, as a command (``cellcast-emulator``), or through the pytest fixtures
+``cellcast_emulator`` and ``cellcast_connection_env``.
+
+Importing this package is cheap: FastAPI and uvicorn load only when a server is built.
+
+Example::
+
+    from airflow_provider_cellcast.emulator import CellcastEmulator
+
+    with CellcastEmulator(token="secret") as emulator:
+        [message_id] = emulator.schedule_campaign(contacts=["0400000001"], delay_ms=60_000)
+        ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_cellcast.emulator.app import create_app
+    from airflow_provider_cellcast.emulator.client import EmulatorClient
+    from airflow_provider_cellcast.emulator.server import CellcastEmulator
+
+__all__ = ["CellcastEmulator", "EmulatorClient", "create_app"]
+
+_LAZY = {
+    "CellcastEmulator": "airflow_provider_cellcast.emulator.server",
+    "EmulatorClient": "airflow_provider_cellcast.emulator.client",
+    "create_app": "airflow_provider_cellcast.emulator.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

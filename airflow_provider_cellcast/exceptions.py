@@ -1,0 +1,135 @@
+"""Typed errors of the Cellcast provider.
+
+Every error the hook raises is a :class:`CellcastError`, an ``AirflowException`` that carries the
+HTTP status code (``None`` when no answer arrived) and Cellcast's own message. Errors after which
+a task retry cannot help also derive from ``AirflowFailException``, so Airflow fails the task
+without using its retries. Error texts never contain the API token or the server's stack trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class CellcastError(AirflowException):
+    """Base class: a Cellcast request did not succeed.
+
+    :ivar status_code: HTTP status of the answer, or ``None`` when none arrived.
+    :ivar api_message: the ``message`` Cellcast gave, if any.
+    :ivar message_id: the message the request was about, if any.
+    :ivar partial_result: for a multi-request send, what was queued before the failure.
+    """
+
+    #: Retried inside one task try (with backoff) when true.
+    transient: bool = False
+    #: For a send split into several requests: what the requests before the failure queued.
+    partial_result: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        status_code: int | None = None,
+        api_message: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        super().__init__(text)
+        # AirflowException declares status_code as the API server's HTTPStatus; ours is Cellcast's.
+        self.status_code = status_code  # type: ignore[assignment]
+        self.api_message = api_message
+        self.message_id = message_id
+
+
+class CellcastInputError(CellcastError, AirflowFailException, ValueError):
+    """A value given to the provider breaks Cellcast's rules; raised before any request is sent."""
+
+    def __init__(self, field: str, value: Any, text: str) -> None:
+        super().__init__(text)
+        self.field = field
+        self.value = value
+
+
+class CellcastConfigurationError(CellcastError, AirflowFailException):
+    """The Airflow connection or a setting is unusable (no token, bad URL, out-of-range value)."""
+
+
+class CellcastAuthenticationError(CellcastError):
+    """HTTP 401/403: the API token is missing, wrong, expired or lacks the permission."""
+
+
+class CellcastBadRequestError(CellcastError, AirflowFailException):
+    """HTTP 400 (or another 4xx): Cellcast refused the request as malformed; retrying cannot help."""
+
+
+class CellcastRateLimitError(CellcastError):
+    """HTTP 429: too many requests. ``retry_after`` holds the server's hint in seconds, if any."""
+
+    transient = True
+
+    def __init__(self, text: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.retry_after = retry_after
+
+
+class CellcastServerError(CellcastError):
+    """HTTP 5xx. 502, 503 and 504 are transient; other 5xx fail the try at once."""
+
+    def __init__(self, text: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.retry_after = retry_after
+        self.transient = self.status_code in (502, 503, 504)
+
+
+class CellcastConnectionError(CellcastError):
+    """No answer: the connection was refused, reset or dropped, or a timeout passed.
+
+    ``request_sent`` tells whether the request may have reached Cellcast: a send must not be
+    repeated then, while a cancel or a lookup may.
+    """
+
+    transient = True
+
+    def __init__(self, text: str, *, request_sent: bool, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.request_sent = request_sent
+
+
+class CellcastInvalidResponseError(CellcastError):
+    """The answer could not be read: not JSON, empty, or JSON of an unexpected shape."""
+
+
+class CellcastUnsuccessfulError(CellcastError):
+    """Cellcast answered with a readable envelope whose verdict is failure (``status: false``)."""
+
+
+class CellcastMessageNotFoundError(CellcastUnsuccessfulError):
+    """The message ID does not exist on the account the token belongs to."""
+
+
+class CellcastMessageNotCancellableError(CellcastUnsuccessfulError, AirflowFailException):
+    """The message can no longer be cancelled (already sent, delivered, failed...).
+
+    :ivar message_status: the status Cellcast reports for the message.
+    :ivar sent_at: when it was sent, if Cellcast says.
+    """
+
+    def __init__(
+        self, text: str, *, message_status: str | None = None, sent_at: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(text, **kwargs)
+        self.message_status = message_status
+        self.sent_at = sent_at
+
+
+class CellcastBatchError(CellcastError):
+    """Some message IDs of a batch failed; ``results`` holds the outcome of every ID."""
+
+    def __init__(self, text: str, *, results: list[dict[str, Any]]) -> None:
+        super().__init__(text)
+        self.results = results
+
+
+class CellcastPermanentBatchError(CellcastBatchError, AirflowFailException):
+    """A batch in which every failure is permanent: a task retry could not help."""

@@ -1,0 +1,667 @@
+"""The Cellcast hook: the only module that speaks HTTP to Cellcast."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Literal, TypedDict, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from airflow_provider_cellcast import DEFAULT_BASE_URL, __version__
+from airflow_provider_cellcast.envelope import Envelope, parse_response
+from airflow_provider_cellcast.exceptions import (
+    CellcastAuthenticationError,
+    CellcastConfigurationError,
+    CellcastConnectionError,
+    CellcastError,
+    CellcastInputError,
+    CellcastInvalidResponseError,
+    CellcastMessageNotCancellableError,
+    CellcastMessageNotFoundError,
+    CellcastRateLimitError,
+    CellcastUnsuccessfulError,
+)
+from airflow_provider_cellcast.ratelimit import RequestPacer
+from airflow_provider_cellcast.settings import CellcastSettings
+from airflow_provider_cellcast.validation import (
+    MAX_CONTACTS_PER_REQUEST,
+    format_schedule_at,
+    mask_phone,
+    validate_contacts,
+    validate_delay_ms,
+    validate_message_id,
+    validate_message_type,
+)
+
+CANCEL_ENDPOINT = "/api/v1/gateway/cancelScheduleQuickMessage"
+SEND_SMS_ENDPOINT = "/api/v1/gateway"
+MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
+TOKEN_VERIFY_ENDPOINT = "/api/v1/user/token/verify"
+ACCOUNT_ENDPOINT = "/api/v1/apiClient/account"
+
+#: Statuses after which a message can no longer be cancelled.
+CANCELLED_STATUSES = frozenset({"canceled", "cancelled"})
+CANCELLABLE_STATUSES = frozenset({"scheduled"})
+
+Outcome = Literal["cancelled", "already_cancelled", "failed"]
+_T = TypeVar("_T")
+
+
+class SendResult(TypedDict):
+    """What a send queued: one message ID per accepted contact, in the order Cellcast gave them.
+
+    Phone numbers appear here masked (:func:`~airflow_provider_cellcast.validation.mask_phone`).
+    """
+
+    message_ids: list[str]
+    queued: list[dict[str, str]]
+    invalid_contacts: list[str]
+    unsubscribed_contacts: list[str]
+
+
+class CancelResult(TypedDict):
+    """What happened to one message ID (JSON-serialisable, pushed to XCom)."""
+
+    message_id: str
+    type: str
+    outcome: Outcome
+    message: str | None
+    error: str | None
+    status_code: int | None
+
+
+def _is_loopback(hostname: str | None) -> bool:
+    if not hostname:
+        return False
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _request_never_sent(error: requests.RequestException) -> bool:
+    """Whether ``requests`` failed before any byte of the request could reach the server."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError):
+            return True
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
+class CellcastHook(HttpHook):
+    """Talks to the Cellcast gateway API with the token of an Airflow connection.
+
+    The connection (type ``cellcast``) holds the API token in its password field and, optionally,
+    the API base URL in its host field (default ``https://api.cellcast.com``). Its extras may set
+    any field of :class:`CellcastSettings`; keyword arguments here override them.
+
+    The connection is read once and one pooled ``requests`` session serves every call of the hook,
+    including the worker threads of bulk cancels. Transient faults (HTTP 429, 502, 503, 504,
+    connection failures, timeouts of idempotent calls) are retried with exponential backoff and
+    jitter, honouring ``Retry-After``; everything else raises a typed
+    :class:`~airflow_provider_cellcast.exceptions.CellcastError` at once.
+
+    .. code-block:: python
+
+        from airflow.sdk import task
+
+
+        @task
+        def cancel(message_id: str) -> dict:
+            from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+            return dict(CellcastHook("cellcast_default").cancel_scheduled_message(message_id, "sms"))
+
+    :param cellcast_conn_id: the Airflow connection ID.
+    :param settings_overrides: any :class:`CellcastSettings` field, e.g. ``timeout=10``.
+    """
+
+    conn_name_attr = "cellcast_conn_id"
+    default_conn_name = "cellcast_default"
+    conn_type = "cellcast"
+    hook_name = "Cellcast"
+    default_host = DEFAULT_BASE_URL
+    #: How the hook waits between attempts and for its pace (replaceable in tests).
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    def __init__(self, cellcast_conn_id: str = default_conn_name, **settings_overrides: Any) -> None:
+        # Our session mounts its own adapter, with a pool sized for the bulk workers.
+        super().__init__(method="POST", http_conn_id=cellcast_conn_id, tcp_keep_alive=False)
+        self.cellcast_conn_id = cellcast_conn_id
+        self._settings_overrides = settings_overrides
+        self._session: requests.Session | None = None
+
+    # -- connection form (Airflow < 3.2 reads these; 3.2+ reads get_provider_info()) ---------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabel and hide the generic connection fields for the Cellcast form."""
+        from airflow_provider_cellcast import get_provider_info
+
+        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+        return {
+            "hidden_fields": behaviour["hidden-fields"],
+            "relabeling": behaviour["relabeling"],
+            "placeholders": behaviour["placeholders"],
+        }
+
+    # -- connection and session ---------------------------------------------------------------------
+
+    @cached_property
+    def connection(self) -> Any:
+        """The Airflow connection, fetched once."""
+        return self.get_connection(self.cellcast_conn_id)
+
+    @cached_property
+    def settings(self) -> CellcastSettings:
+        """Effective settings: defaults, then connection extras, then hook arguments."""
+        extras = self.connection.extra_dejson or {}
+        return CellcastSettings.from_extras(extras, self.cellcast_conn_id).override(**self._settings_overrides)
+
+    @cached_property
+    def api_base_url(self) -> str:
+        """The API base URL from the connection, checked for transport security."""
+        conn = self.connection
+        host = (conn.host or "").strip() or DEFAULT_BASE_URL
+        if "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        if conn.port:
+            host = f"{host.rstrip('/')}:{conn.port}"
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CellcastConfigurationError(
+                f"Connection {self.cellcast_conn_id!r} has an invalid API base URL {host!r}: "
+                f"use a URL such as {DEFAULT_BASE_URL}"
+            )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            if not self.settings.allow_insecure_http:
+                raise CellcastConfigurationError(
+                    f"Connection {self.cellcast_conn_id!r} points at plain http://{parts.netloc}: the API "
+                    "token would travel unencrypted. Use https://, or set the extra "
+                    '"allow_insecure_http": true if this is a trusted test server.'
+                )
+            self.log.warning(
+                "Connection %r sends the Cellcast API token over plain HTTP to %s (allow_insecure_http)",
+                self.cellcast_conn_id,
+                parts.netloc,
+            )
+        return host.rstrip("/")
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """The hook's pooled session, created on first use with the Bearer token and TLS settings.
+
+        Unlike ``HttpHook.get_conn`` this never turns connection extras into HTTP headers (our
+        extras are settings) and builds the session once per hook instead of once per request.
+        """
+        if self._session is None:
+            token = (self.connection.password or "").strip()
+            if not token:
+                raise CellcastConfigurationError(
+                    f"Connection {self.cellcast_conn_id!r} has no API token: put the Cellcast API token "
+                    "in its password field (labelled 'API token' in the UI)"
+                )
+            _mask(token)
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "Authorization": f"Bearer {token}",
+                    "Accept": "application/json",
+                    "User-Agent": f"airflow-provider-cellcast/{__version__}",
+                }
+            )
+            session.verify = self.settings.verify
+            pool = max(10, self.settings.max_concurrency)
+            adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            self._session = session
+        if headers:
+            self._session.headers.update(headers)
+        return self._session
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @cached_property
+    def _pacer(self) -> RequestPacer:
+        return RequestPacer(self.settings.requests_per_second, sleep=self._sleep)
+
+    # -- one request ----------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Any = None,
+        data: Any = None,
+        idempotent: bool = True,
+        what: str | None = None,
+        message_id: str | None = None,
+    ) -> Envelope:
+        """Send one API request with retries for transient faults; return the parsed envelope.
+
+        :param idempotent: whether repeating the request is harmless. When false (a send), a
+            request is only repeated if it certainly did not reach Cellcast: after HTTP 429 or a
+            connection that was never established.
+        :param what: how error texts name the request.
+        :param message_id: recorded on raised errors.
+        """
+        session = self.get_conn()
+        url = f"{self.api_base_url}{endpoint}"
+        what = what or f"{method} {endpoint}"
+        settings = self.settings
+        timeout = (settings.connect_timeout, settings.timeout)
+
+        def attempt() -> Envelope:
+            self._pacer.acquire()
+            started = time.monotonic()
+            try:
+                response = session.request(
+                    method, url, json=json, params=params, files=files, data=data, timeout=timeout
+                )
+            except requests.RequestException as error:
+                never_sent = _request_never_sent(error)
+                problem = "could not connect" if never_sent else f"got no complete answer ({type(error).__name__})"
+                raise CellcastConnectionError(
+                    f"Cellcast {problem} for {what} at {self.api_base_url}",
+                    request_sent=not never_sent,
+                    message_id=message_id,
+                ) from error
+            self.log.debug(
+                "Cellcast %s %s -> HTTP %s in %.0f ms",
+                method,
+                endpoint,
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
+            return parse_response(
+                response.status_code,
+                response.content,
+                headers=response.headers,
+                what=what,
+                message_id=message_id,
+            )
+
+        try:
+            return self._with_retries(attempt, idempotent=idempotent, what=what)
+        except CellcastAuthenticationError as error:
+            raise CellcastAuthenticationError(
+                f"{error} Check the API token in the password field of Airflow connection {self.cellcast_conn_id!r}.",
+                status_code=error.status_code,
+                api_message=error.api_message,
+                message_id=message_id,
+            ) from error
+
+    def _with_retries(self, call: Callable[[], _T], *, idempotent: bool, what: str) -> _T:
+        settings = self.settings
+
+        def is_transient(error: BaseException) -> bool:
+            if not isinstance(error, CellcastError) or not error.transient:
+                return False
+            if idempotent or isinstance(error, CellcastRateLimitError):
+                return True
+            return isinstance(error, CellcastConnectionError) and not error.request_sent
+
+        backoff = tenacity.wait_exponential_jitter(
+            initial=settings.backoff_seconds, max=settings.max_backoff_seconds, jitter=settings.backoff_seconds
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            hint = getattr(error, "retry_after", None)
+            seconds = min(float(hint), settings.max_backoff_seconds) if hint is not None else backoff(state)
+            if isinstance(error, CellcastRateLimitError):
+                # Everybody sharing this hook backs off, not only the refused request.
+                self._pacer.pause(seconds)
+            return seconds
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self.log.warning(
+                "%s; attempt %d of %d failed, retrying in %.1f s",
+                error,
+                state.attempt_number,
+                settings.max_attempts,
+                state.upcoming_sleep,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(settings.max_attempts)
+            | _StopWhenWaitBudgetSpent(settings.max_retry_seconds),
+            wait=wait,
+            retry=tenacity.retry_if_exception(is_transient),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(call)
+
+    # -- API methods ----------------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the token with a GET to the token-verify endpoint (never a POST)."""
+        try:
+            envelope = self.request("GET", TOKEN_VERIFY_ENDPOINT, what="token verification")
+        except CellcastError as error:
+            return False, str(error)
+        return True, f"Cellcast accepted the API token at {self.api_base_url} ({envelope.message or 'verified'})"
+
+    def verify_token(self) -> Envelope:
+        """``GET /api/v1/user/token/verify``: raises :class:`CellcastAuthenticationError` for a bad token."""
+        return self.request("GET", TOKEN_VERIFY_ENDPOINT, what="token verification")
+
+    def get_account(self) -> dict[str, Any]:
+        """Account name, e-mail and SMS/MMS balances (``GET /api/v1/apiClient/account``)."""
+        data = self.request("GET", ACCOUNT_ENDPOINT, what="account lookup").data
+        return dict(data) if isinstance(data, Mapping) else {}
+
+    def get_message(self, message_id: str) -> dict[str, Any]:
+        """One message's detail and status (``GET /api/v2/report/message/{id}``).
+
+        :raises CellcastMessageNotFoundError: the ID does not exist on this account.
+        """
+        message_id = validate_message_id(message_id)
+        what = f"status lookup of message {message_id}"
+        try:
+            envelope = self.request("GET", f"{MESSAGE_REPORT_ENDPOINT}/{message_id}", what=what, message_id=message_id)
+        except CellcastUnsuccessfulError as error:
+            raise self._not_found(message_id, error) from error
+        except CellcastError as error:
+            if error.status_code == 404:
+                raise self._not_found(message_id, error) from error
+            raise
+        if not isinstance(envelope.data, Mapping) or not envelope.data:
+            raise self._not_found(message_id, None)
+        return dict(envelope.data)
+
+    def _not_found(self, message_id: str, cause: CellcastError | None) -> CellcastMessageNotFoundError:
+        return CellcastMessageNotFoundError(
+            f"Cellcast has no message {message_id} on the account of connection {self.cellcast_conn_id!r}: "
+            "check the ID and that the connection's token belongs to the account that sent it",
+            status_code=cause.status_code if cause else None,
+            api_message=cause.api_message if cause else None,
+            message_id=message_id,
+        )
+
+    def send_sms(
+        self,
+        message: str,
+        contacts: Sequence[str],
+        *,
+        sender: str | None = None,
+        schedule_at: datetime | str | None = None,
+        delay_ms: int | None = None,
+        country_code: int | None = None,
+        custom_string: str | None = None,
+    ) -> SendResult:
+        """Send or schedule an SMS to ``contacts`` (``POST /api/v1/gateway``).
+
+        More than 1,000 contacts are split into several requests. A send is not idempotent: a
+        request is repeated only when it certainly did not reach Cellcast (HTTP 429, connection
+        never established). If a later chunk fails, the raised error's ``partial_result`` holds
+        what the earlier chunks queued, so that no message ID is lost.
+
+        :param schedule_at: an aware datetime (or ISO 8601 string) in the future; sent as UTC ISO 8601.
+        :param delay_ms: alternatively, a delay in milliseconds (at most 86,400,000).
+        """
+        if not isinstance(message, str) or not message.strip():
+            raise CellcastInputError("message", message, "message must be a non-empty text")
+        numbers = validate_contacts(contacts)
+        body: dict[str, Any] = {"message": message}
+        if sender:
+            body["sender"] = sender
+        if country_code is not None:
+            body["countryCode"] = country_code
+        if custom_string:
+            body["customString"] = custom_string
+        if schedule_at is not None and delay_ms is not None:
+            raise CellcastInputError("schedule_at", schedule_at, "give schedule_at or delay_ms, not both")
+        if schedule_at is not None:
+            body["scheduleAt"] = format_schedule_at(schedule_at)
+        if delay_ms is not None:
+            body["delay"] = validate_delay_ms(delay_ms)
+        total = SendResult(message_ids=[], queued=[], invalid_contacts=[], unsubscribed_contacts=[])
+        for start in range(0, len(numbers), MAX_CONTACTS_PER_REQUEST):
+            chunk = numbers[start : start + MAX_CONTACTS_PER_REQUEST]
+            what = f"SMS send to {len(chunk)} contact(s)"
+            try:
+                envelope = self.request(
+                    "POST", SEND_SMS_ENDPOINT, json={**body, "contacts": chunk}, idempotent=False, what=what
+                )
+            except CellcastError as error:
+                if total["message_ids"]:
+                    error.partial_result = dict(total)
+                    self.log.error(
+                        "%s failed after %d message(s) were already queued: %s",
+                        what,
+                        len(total["message_ids"]),
+                        total["message_ids"],
+                    )
+                raise
+            _merge_send(total, envelope.data, what)
+        self.log.info(
+            "Cellcast queued %d message(s); %d invalid and %d unsubscribed contact(s) skipped",
+            len(total["message_ids"]),
+            len(total["invalid_contacts"]),
+            len(total["unsubscribed_contacts"]),
+        )
+        return total
+
+    def cancel_scheduled_message(self, message_id: str, message_type: str = "sms") -> CancelResult:
+        """Cancel one scheduled SMS or MMS; safe to repeat.
+
+        When Cellcast does not carry out the cancel, the message is looked up: if it is already
+        cancelled the outcome is ``already_cancelled`` (so re-running a DAG, or retrying after a
+        timeout whose cancel did reach Cellcast, succeeds); otherwise a typed error says why.
+
+        :raises CellcastMessageNotCancellableError: it was already sent (not retried by Airflow).
+        :raises CellcastMessageNotFoundError: no such message on this account.
+        :raises CellcastError: any other failure.
+        """
+        message_id = validate_message_id(message_id)
+        message_type = validate_message_type(message_type)
+        what = f"cancel of {message_type} message {message_id}"
+        try:
+            envelope = self.request(
+                "POST",
+                CANCEL_ENDPOINT,
+                json={"messageId": message_id, "type": message_type},
+                what=what,
+                message_id=message_id,
+            )
+        except CellcastUnsuccessfulError as refusal:
+            return self._explain_refused_cancel(message_id, message_type, refusal)
+        return _result(message_id, message_type, "cancelled", message=envelope.message)
+
+    def _explain_refused_cancel(
+        self, message_id: str, message_type: str, refusal: CellcastUnsuccessfulError
+    ) -> CancelResult:
+        try:
+            report = self.get_message(message_id)
+        except CellcastMessageNotFoundError as missing:
+            raise missing from refusal
+        except CellcastError as lookup_error:
+            self.log.warning("Could not look up message %s after a refused cancel: %s", message_id, lookup_error)
+            raise refusal from None
+        status = str(report.get("status") or "unknown").lower()
+        if status in CANCELLED_STATUSES:
+            return _result(message_id, message_type, "already_cancelled", message=refusal.api_message)
+        if status in CANCELLABLE_STATUSES:
+            raise CellcastUnsuccessfulError(
+                f"{refusal} The message is still scheduled (for {report.get('scheduleAt') or 'an unknown time'}): "
+                f"check that message_type {message_type!r} is the type it was sent as.",
+                status_code=refusal.status_code,
+                api_message=refusal.api_message,
+                message_id=message_id,
+            ) from refusal
+        sent_at = report.get("send_time") or report.get("updatedAt")
+        raise CellcastMessageNotCancellableError(
+            f"Cannot cancel {message_type} message {message_id}: Cellcast reports it as {status!r}"
+            f"{f' since {sent_at}' if sent_at else ''}, so it has already gone out or ended.",
+            status_code=refusal.status_code,
+            api_message=refusal.api_message,
+            message_id=message_id,
+            message_status=status,
+            sent_at=str(sent_at) if sent_at else None,
+        ) from refusal
+
+    def cancel_scheduled_messages(
+        self,
+        message_ids: Iterable[str],
+        message_type: str = "sms",
+        *,
+        progress_every: float = 5.0,
+    ) -> list[CancelOutcome]:
+        """Cancel many messages concurrently at the configured pace; never raises per ID.
+
+        Returns one :class:`CancelOutcome` per distinct ID, in input order. Workers share the
+        session, the pace (``requests_per_second``) and 429 pauses. Progress is logged at most
+        every ``progress_every`` seconds.
+        """
+        ids = list(dict.fromkeys(validate_message_id(message_id) for message_id in message_ids))
+        message_type = validate_message_type(message_type)
+        if not ids:
+            return []
+        self.get_conn()  # resolve connection problems once, before starting workers
+        outcomes: dict[str, CancelOutcome] = {}
+        workers = min(self.settings.max_concurrency, len(ids))
+        started = last_report = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cellcast-cancel") as pool:
+            pending: set[Future[CancelOutcome]] = {
+                pool.submit(self._cancel_outcome, message_id, message_type) for message_id in ids
+            }
+            while pending:
+                done, pending = wait(pending, timeout=progress_every, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    outcomes[outcome.message_id] = outcome
+                now = time.monotonic()
+                if len(ids) > 1 and (now - last_report >= progress_every or not pending):
+                    last_report = now
+                    failed = sum(1 for item in outcomes.values() if item.error is not None)
+                    self.log.info(
+                        "Cellcast cancel progress: %d/%d done, %d failed, %.1f requests/s",
+                        len(outcomes),
+                        len(ids),
+                        failed,
+                        len(outcomes) / max(now - started, 1e-9),
+                    )
+        return [outcomes[message_id] for message_id in ids]
+
+    def _cancel_outcome(self, message_id: str, message_type: str) -> CancelOutcome:
+        try:
+            return CancelOutcome(self.cancel_scheduled_message(message_id, message_type))
+        except CellcastError as error:
+            return CancelOutcome(
+                _result(
+                    message_id,
+                    message_type,
+                    "failed",
+                    message=error.api_message,
+                    error=str(error),
+                    status_code=error.status_code,
+                ),
+                error=error,
+            )
+
+
+class _StopWhenWaitBudgetSpent(tenacity.stop.stop_base):
+    """Stop before the time spent waiting between attempts would pass ``seconds``.
+
+    Time spent in requests does not count: the timeouts times the attempts bound that.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return retry_state.idle_for + (retry_state.upcoming_sleep or 0.0) > self.seconds
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """One ID's :class:`CancelResult` plus, when it failed, the typed error behind it."""
+
+    result: CancelResult
+    error: CellcastError | None = field(default=None, compare=False)
+
+    @property
+    def message_id(self) -> str:
+        return self.result["message_id"]
+
+
+def _result(
+    message_id: str,
+    message_type: str,
+    outcome: Outcome,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    status_code: int | None = None,
+) -> CancelResult:
+    return {
+        "message_id": message_id,
+        "type": message_type,
+        "outcome": outcome,
+        "message": message,
+        "error": error,
+        "status_code": status_code,
+    }
+
+
+def _merge_send(total: SendResult, data: Any, what: str) -> None:
+    """Add one send answer's ``data`` to ``total``, insisting on the documented shape."""
+    queue = data.get("queueResponse") if isinstance(data, Mapping) else None
+    if not isinstance(queue, list):
+        raise CellcastInvalidResponseError(
+            f"Cellcast answered the {what} without a queueResponse list: the messages may or may not be "
+            "queued; check the Cellcast dashboard before sending again"
+        )
+    for entry in queue:
+        message_id = entry.get("MessageId") if isinstance(entry, Mapping) else None
+        if not isinstance(message_id, str):
+            continue
+        total["message_ids"].append(message_id)
+        total["queued"].append({"message_id": message_id, "contact": mask_phone(entry.get("Contact", ""))})
+    for key, target in (("invalidContacts", "invalid_contacts"), ("unsubscribeContacts", "unsubscribed_contacts")):
+        listed = data.get(key)
+        if isinstance(listed, list):
+            total[target].extend(mask_phone(item) for item in listed)  # type: ignore[literal-required]
+
+
+def _mask(secret: str) -> None:
+    """Register a value with Airflow's secrets masker (a no-op outside a task's process)."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - older task SDKs
+        return
+    mask_secret(secret)

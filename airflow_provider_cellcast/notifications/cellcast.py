@@ -1,0 +1,100 @@
+"""Alert by SMS: a notifier for ``on_failure_callback`` and friends.
+
+DAG files import this module at every parse: it imports ``airflow.sdk`` and the standard library
+only; the hook is imported when a notification is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class CellcastNotifier(BaseNotifier):
+    """Send an SMS through Cellcast when a task or DAG run changes state.
+
+    ``message``, ``contacts`` and ``sender`` are templates rendered with the callback's context
+    (``ti``, ``dag``, ``run_id``, ``exception`` for failure callbacks...). The notification is sent
+    at once (never scheduled), one request per 1,000 contacts, and is not retried beyond the hook's
+    retries of requests that certainly did not reach Cellcast, so an alert is never sent twice.
+    Phone numbers are logged masked only. A failed notification is logged and raised; Airflow
+    records it without changing the task's state.
+
+    .. code-block:: python
+
+        from airflow.sdk import DAG, task
+        from airflow_provider_cellcast.notifications.cellcast import send_cellcast_sms_notification
+
+        alert = send_cellcast_sms_notification(
+            message="Airflow: {{ dag.dag_id }}.{{ ti.task_id }} failed in run {{ run_id }}",
+            contacts=["+61400000009"],
+        )
+
+        with DAG("nightly_load", schedule="@daily", default_args={"on_failure_callback": alert}):
+
+            @task
+            def load() -> None: ...
+
+            load()
+
+    :param message: the SMS text (templated).
+    :param contacts: phone numbers: a list, a comma-separated string or a rendered list (templated).
+    :param sender: sender ID or number (templated); Cellcast's shared number when empty.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param hook_params: overrides of the connection's client settings, e.g. ``{"timeout": 10}``.
+    """
+
+    template_fields: Sequence[str] = ("message", "contacts", "sender")
+
+    def __init__(
+        self,
+        message: str,
+        contacts: str | Sequence[str],
+        sender: str | None = None,
+        cellcast_conn_id: str = "cellcast_default",
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.message = message
+        self.contacts = contacts
+        self.sender = sender
+        self.cellcast_conn_id = cellcast_conn_id
+        self.hook_params = dict(hook_params or {})
+        if self.hook_params:
+            from airflow_provider_cellcast.settings import CellcastSettings
+
+            CellcastSettings().override(**self.hook_params)
+
+    def notify(self, context: Context) -> None:
+        """Send the rendered message to the rendered contacts (called by Airflow with the context)."""
+        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+        from airflow_provider_cellcast.validation import _list_in_string, validate_contacts
+
+        contacts = _list_in_string(self.contacts) if isinstance(self.contacts, str) else self.contacts
+        numbers = validate_contacts(contacts, "contacts")
+        hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
+        try:
+            result = hook.send_sms(self.message, numbers, sender=self.sender or None)
+        finally:
+            hook.close()
+        skipped = len(result["invalid_contacts"]) + len(result["unsubscribed_contacts"])
+        self.log.info(
+            "Cellcast SMS notification queued for %d of %d contact(s)%s",
+            len(result["message_ids"]),
+            len(numbers),
+            f"; {skipped} invalid or unsubscribed skipped" if skipped else "",
+        )
+
+    async def async_notify(self, context: Context) -> None:
+        """The same send from the triggerer (deadline alerts): the sync hook runs in a thread."""
+        await asyncio.to_thread(self.notify, context)
+
+
+#: The functional spelling other Airflow providers offer (``send_slack_notification``...).
+send_cellcast_sms_notification = CellcastNotifier

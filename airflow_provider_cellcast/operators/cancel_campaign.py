@@ -1,0 +1,141 @@
+"""Cancel scheduled Cellcast SMS/MMS campaigns.
+
+DAG files import this module at every parse: it imports only ``airflow.sdk`` and standard-library
+modules at module level; the hook (and with it the http provider and ``requests``) is imported
+when the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_cellcast.hooks.cellcast import CancelOutcome, CancelResult, CellcastHook
+
+#: Failed IDs named in a batch failure text; the full list is in the ``results`` XCom.
+_FAILED_IDS_SHOWN = 10
+
+
+class CellcastCancelCampaignOperator(BaseOperator):
+    """Cancel one scheduled Cellcast message, or a whole campaign's messages, in one task.
+
+    ``message_id`` is one 24-character message ID or a list of them (for example the output of
+    the task that scheduled the campaign). Every ID is checked before any request is sent; an
+    invalid ID or type fails the task without retries. IDs are cancelled concurrently at the pace
+    the connection allows, duplicates once. A message that is already cancelled counts as success
+    (``already_cancelled``), so re-running is safe.
+
+    The outcome of every ID is pushed to XCom under the key ``results`` (a list of
+    ``{message_id, type, outcome, message, error, status_code}``), whether the task succeeds or
+    fails. The return value (XCom ``return_value``) is that one dict for a single ID, the list for
+    a list. If any ID failed, the task fails after all IDs were attempted, naming the failed ones.
+
+    .. code-block:: python
+
+        from airflow.sdk import DAG
+        from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
+
+        with DAG("cancel_campaign", schedule=None, params={"message_id": "675161d8a000000000000000"}):
+            CellcastCancelCampaignOperator(
+                task_id="cancel",
+                message_id="{{ params.message_id }}",
+                message_type="sms",
+            )
+
+    :param message_id: a message ID or a list of IDs (templated). Surrounding spaces are ignored.
+    :param message_type: ``"sms"`` or ``"mms"``, any case (templated).
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param hook_params: overrides of the connection's client settings for this task, e.g.
+        ``{"requests_per_second": 40, "max_concurrency": 16, "max_attempts": 3, "timeout": 10}``
+        (see :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
+    """
+
+    template_fields: Sequence[str] = ("message_id", "message_type")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
+    ui_color = "#FFE3C2"
+    ui_fgcolor = "#3D2200"
+
+    def __init__(
+        self,
+        *,
+        message_id: str | Sequence[str] | Any,
+        message_type: str = "sms",
+        cellcast_conn_id: str = "cellcast_default",
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.message_id = message_id
+        self.message_type = message_type
+        self.cellcast_conn_id = cellcast_conn_id
+        self.hook_params = dict(hook_params or {})
+        if self.hook_params:
+            from airflow_provider_cellcast.settings import CellcastSettings
+
+            # Fail at parse time, with the DAG's import error, on a misspelt or invalid setting.
+            CellcastSettings().override(**self.hook_params)
+
+    @cached_property
+    def hook(self) -> CellcastHook:
+        """The hook for this task's connection and settings."""
+        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+        return CellcastHook(self.cellcast_conn_id, **self.hook_params)
+
+    def execute(self, context: Context) -> CancelResult | list[CancelResult]:
+        from airflow_provider_cellcast.validation import validate_message_ids, validate_message_type
+
+        message_ids = validate_message_ids(self.message_id, "message_id")
+        message_type = validate_message_type(self.message_type, "message_type")
+        single = len(message_ids) == 1 and isinstance(self.message_id, str)
+        self.log.info(
+            "Cancelling %d scheduled %s message(s) through connection %r",
+            len(message_ids),
+            message_type,
+            self.cellcast_conn_id,
+        )
+        try:
+            outcomes = self.hook.cancel_scheduled_messages(message_ids, message_type)
+        finally:
+            self.hook.close()
+        results = [outcome.result for outcome in outcomes]
+        context["ti"].xcom_push(key="results", value=results)
+        for result in results:
+            if result["outcome"] == "failed":
+                self.log.error("%s: failed: %s", result["message_id"], result["error"])
+            else:
+                self.log.info(
+                    "%s: %s (Cellcast: %s)", result["message_id"], result["outcome"], result["message"] or "-"
+                )
+        failures = [outcome for outcome in outcomes if outcome.error is not None]
+        if failures:
+            raise _failure(failures, results, single=single)
+        self.log.info("All %d message(s) are cancelled", len(results))
+        return results[0] if single else results
+
+
+def _failure(failures: list[CancelOutcome], results: list[CancelResult], *, single: bool) -> Exception:
+    """The exception that fails the task: the typed error itself for one ID, a summary for a batch."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_cellcast.exceptions import CellcastBatchError, CellcastPermanentBatchError
+
+    errors = [outcome.error for outcome in failures if outcome.error is not None]
+    if single or len(results) == 1:
+        return errors[0]
+    shown = ", ".join(outcome.message_id for outcome in failures[:_FAILED_IDS_SHOWN])
+    more = f" and {len(failures) - _FAILED_IDS_SHOWN} more" if len(failures) > _FAILED_IDS_SHOWN else ""
+    text = (
+        f"{len(failures)} of {len(results)} message IDs could not be cancelled: {shown}{more}. "
+        f"First error: {errors[0]}. Every ID's outcome is in the XCom 'results'."
+    )
+    # Retrying the task helps only if some failure may be temporary.
+    permanent = all(isinstance(error, AirflowFailException) for error in errors)
+    error_class = CellcastPermanentBatchError if permanent else CellcastBatchError
+    return error_class(text, results=[dict(result) for result in results])

@@ -1,0 +1,190 @@
+"""Wait until Cellcast messages reach a status (delivered, canceled, scheduled...).
+
+DAG files import this module at every parse: it imports ``airflow.sdk`` and the standard-library
+status rules only; the hook and the trigger are imported when the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_cellcast.sensors.status_rules import (
+    DEFAULT_FAILURE_STATUSES,
+    StatusCheck,
+    StatusRules,
+    failure_text,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+
+class CellcastMessageStatusSensor(BaseSensorOperator):
+    """Wait until one Cellcast message, or every message of a campaign, reaches a target status.
+
+    Works in the three sensor modes: ``mode="poke"`` (holds a worker slot, sleeps between checks),
+    ``mode="reschedule"`` (frees the slot between checks) and ``deferrable=True`` (hands the wait to
+    the triggerer through :class:`~airflow_provider_cellcast.triggers.message_status.CellcastMessageStatusTrigger`;
+    no worker slot at all). All three decide with the same rules:
+
+    * a message in a ``target_status`` is done; ``delivered`` also satisfies a target of ``sent``
+      or ``queued`` (it certainly passed through them);
+    * a message in a ``failure_statuses`` status, an ID Cellcast does not know on this account, or
+      a message in a status from which no target can be reached any more (waiting for
+      ``delivered`` on a ``canceled`` message) fails the task at once with
+      ``AirflowFailException`` naming the IDs and their statuses: waiting or retrying cannot help;
+    * anything else (including a status this provider does not know) keeps the sensor waiting
+      until ``timeout``.
+
+    The per-ID statuses (``{message_id: status}``) are the return value and are also pushed to
+    XCom under the key ``statuses`` whether the sensor succeeds or fails.
+
+    In deferrable mode the sensor defers at once, without checking first: the trigger checks on
+    its first round, so a condition that already holds costs no extra wait, and the worker makes
+    no Cellcast request at all.
+
+    .. code-block:: python
+
+        from airflow.sdk import DAG
+        from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator
+        from airflow_provider_cellcast.sensors.message_status import CellcastMessageStatusSensor
+
+        with DAG("sms_delivery", schedule=None):
+            send = CellcastSendSmsOperator(task_id="send", message="Hi", contacts=["+61400000001"])
+            CellcastMessageStatusSensor(
+                task_id="wait_delivered",
+                message_id=send.output,
+                target_status="delivered",
+                deferrable=True,
+                poll_interval=30,
+                timeout=3600,
+            )
+
+    :param message_id: a message ID or a list of IDs (templated), e.g. ``send.output``.
+    :param target_status: a status or a collection of statuses that count as success
+        (``"cancelled"`` and Cellcast's ``"delievered"`` are accepted spellings).
+    :param failure_statuses: statuses that fail the task at once (default ``failed``,
+        ``rejected``, ``expired``, ``blocked``); an empty collection disables them.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param hook_params: overrides of the connection's client settings for this task (see
+        :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
+    :param deferrable: wait in the triggerer instead of a worker.
+    :param poll_interval: seconds (or a ``timedelta``) between checks, in every mode; it sets
+        ``poke_interval`` unless that is given too.
+    """
+
+    template_fields: Sequence[str] = ("message_id",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
+    ui_color = "#E3F2D9"
+    ui_fgcolor = "#1F3A10"
+
+    def __init__(
+        self,
+        *,
+        message_id: str | Sequence[str] | Any,
+        target_status: str | Collection[str] = "delivered",
+        failure_statuses: Collection[str] | None = DEFAULT_FAILURE_STATUSES,
+        cellcast_conn_id: str = "cellcast_default",
+        hook_params: dict[str, Any] | None = None,
+        deferrable: bool = False,
+        poll_interval: float | timedelta = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        self.message_id = message_id
+        # Not templated: checked here so that a misspelt status is a DAG import error, not a
+        # sensor that waits for a status that never comes.
+        self.rules = StatusRules.build(target_status, failure_statuses)
+        self.target_status = sorted(self.rules.targets)
+        self.failure_statuses = sorted(self.rules.failures)
+        self.cellcast_conn_id = cellcast_conn_id
+        self.hook_params = dict(hook_params or {})
+        self.deferrable = deferrable
+        # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
+        self._known: dict[str, str] = {}
+        if self.hook_params:
+            from airflow_provider_cellcast.settings import CellcastSettings
+
+            CellcastSettings().override(**self.hook_params)
+
+    @cached_property
+    def hook(self) -> CellcastHook:
+        """The hook for this task's connection and settings."""
+        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+        return CellcastHook(self.cellcast_conn_id, **self.hook_params)
+
+    def _message_ids(self) -> list[str]:
+        from airflow_provider_cellcast.validation import validate_message_ids
+
+        return validate_message_ids(self.message_id, "message_id")
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_provider_cellcast.triggers.message_status import CellcastMessageStatusTrigger
+
+        message_ids = self._message_ids()
+        self.log.info(
+            "Deferring: waiting for %d Cellcast message(s) to reach %s, checking every %.0f s",
+            len(message_ids),
+            self.rules.describe_targets(),
+            self.poke_interval,
+        )
+        self.defer(
+            trigger=CellcastMessageStatusTrigger(
+                message_ids=message_ids,
+                target_statuses=self.target_status,
+                failure_statuses=self.failure_statuses,
+                cellcast_conn_id=self.cellcast_conn_id,
+                hook_params=self.hook_params,
+                poll_interval=self.poke_interval,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_cellcast.sensors.status_rules import check_messages
+
+        try:
+            check: StatusCheck = check_messages(self.hook, self._message_ids(), self.rules, self._known)
+        finally:
+            self.hook.close()
+        self._known = check.statuses
+        if check.failed:
+            context["ti"].xcom_push(key="statuses", value=check.statuses)
+            raise AirflowFailException(failure_text(check, self.rules))
+        if check.waiting:
+            self.log.info("Cellcast messages: %s; waiting for %s", check.summary(), self.rules.describe_targets())
+            return PokeReturnValue(is_done=False)
+        self.log.info("All %d Cellcast message(s) reached %s", len(check.statuses), self.rules.describe_targets())
+        context["ti"].xcom_push(key="statuses", value=check.statuses)
+        return PokeReturnValue(is_done=True, xcom_value=check.statuses)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, str]:
+        """Resume after the trigger fired: return the statuses, or fail the way poke mode would."""
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        statuses: dict[str, str] = dict(event.get("statuses") or {})
+        outcome = event.get("status")
+        if statuses:
+            context["ti"].xcom_push(key="statuses", value=statuses)
+        if outcome == "success":
+            self.log.info("%s", event.get("message") or "Cellcast messages reached the target status")
+            return statuses
+        text = str(event.get("message") or f"Cellcast status trigger ended with {outcome!r}")
+        if outcome == "failed" or (outcome == "error" and event.get("permanent")):
+            raise AirflowFailException(text)
+        # A transient fault that outlasted the hook's retries: a task retry (if any) may help.
+        raise AirflowException(f"Could not check Cellcast message statuses: {text}")

@@ -1,0 +1,196 @@
+"""When is a Cellcast message "there", and when will it never get there: the rules, stated once.
+
+The status sensor (poke and reschedule modes) and its trigger (deferrable mode) both decide with
+:class:`StatusRules` and poll with :func:`check_messages`, so the three modes cannot disagree.
+Standard library only at module level: DAG files import the sensor, and the sensor imports this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider_cellcast.exceptions import CellcastInputError
+
+if TYPE_CHECKING:
+    from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+#: Statuses Cellcast reports (docs and live data), in canonical spelling.
+KNOWN_STATUSES: frozenset[str] = frozenset(
+    {"scheduled", "queued", "sent", "delivered", "failed", "rejected", "expired", "blocked", "received", "canceled"}
+)
+#: Cellcast's filter list spells "delievered"; people (and our own hook) write "cancelled".
+STATUS_ALIASES: Mapping[str, str] = {"delievered": "delivered", "cancelled": "canceled"}
+#: Statuses after which a message will not be delivered.
+DEFAULT_FAILURE_STATUSES: frozenset[str] = frozenset({"failed", "rejected", "expired", "blocked"})
+#: Pseudo-status for an ID Cellcast does not know on this account.
+NOT_FOUND = "not_found"
+
+_OUTCOMES_AFTER_SENDING = frozenset({"sent", "delivered", "failed", "rejected", "expired", "blocked"})
+#: Statuses a message in a given status may still reach (itself included). A status missing here
+#: is unknown: the rules keep waiting on it rather than guess.
+_REACHABLE: Mapping[str, frozenset[str]] = {
+    "scheduled": frozenset({"scheduled", "queued", "canceled"} | _OUTCOMES_AFTER_SENDING),
+    "queued": frozenset({"queued"} | _OUTCOMES_AFTER_SENDING),
+    "sent": _OUTCOMES_AFTER_SENDING,
+    "delivered": frozenset({"delivered"}),
+    "failed": frozenset({"failed"}),
+    "rejected": frozenset({"rejected"}),
+    "expired": frozenset({"expired"}),
+    "blocked": frozenset({"blocked"}),
+    "received": frozenset({"received"}),
+    "canceled": frozenset({"canceled"}),
+}
+#: A later stage of the delivery path satisfies a target of an earlier stage: a message found
+#: ``delivered`` certainly was ``sent``, so a sensor waiting for ``sent`` must not fail on it.
+_ALSO_SATISFIES: Mapping[str, frozenset[str]] = {
+    "sent": frozenset({"queued"}),
+    "delivered": frozenset({"queued", "sent"}),
+}
+
+Verdict = Literal["done", "failed", "waiting"]
+
+
+def normalise_status(value: Any) -> str:
+    """The canonical spelling of a status (lower case, aliases resolved); unknown text is kept."""
+    text = str(value or "").strip().lower()
+    return STATUS_ALIASES.get(text, text) or "unknown"
+
+
+def normalise_statuses(value: Any, field_name: str) -> frozenset[str]:
+    """One status or a collection of them, canonical; every entry must be a known status."""
+    items: Iterable[Any] = [value] if isinstance(value, str) else value
+    if isinstance(value, Mapping) or not isinstance(items, Iterable):
+        raise CellcastInputError(field_name, value, f"{field_name} must be a status or a collection of statuses")
+    statuses = frozenset(normalise_status(item) for item in items)
+    unknown = sorted(statuses - KNOWN_STATUSES)
+    if unknown:
+        raise CellcastInputError(
+            field_name,
+            value,
+            f"{field_name} has unknown status(es) {', '.join(map(repr, unknown))}: "
+            f"use {', '.join(sorted(KNOWN_STATUSES))}",
+        )
+    if not statuses:
+        raise CellcastInputError(field_name, value, f"{field_name} is empty: give at least one status")
+    return statuses
+
+
+@dataclass(frozen=True)
+class StatusRules:
+    """What the sensor waits for and what makes it give up.
+
+    A target status wins over a failure status (``target_status="failed"`` waits for failures).
+
+    :ivar targets: statuses that count as success.
+    :ivar failures: statuses that fail the sensor at once.
+    """
+
+    targets: frozenset[str]
+    failures: frozenset[str] = DEFAULT_FAILURE_STATUSES
+
+    @classmethod
+    def build(cls, target_status: Any, failure_statuses: Any) -> StatusRules:
+        """Rules from user input; raises :class:`CellcastInputError` naming the bad argument."""
+        targets = normalise_statuses(target_status, "target_status")
+        if failure_statuses is None:
+            failures = DEFAULT_FAILURE_STATUSES
+        elif not isinstance(failure_statuses, str) and not failure_statuses:
+            failures = frozenset()  # an explicit empty collection: only unreachable targets fail
+        else:
+            failures = normalise_statuses(failure_statuses, "failure_statuses")
+        return cls(targets=targets, failures=failures)
+
+    def verdict(self, status: str) -> Verdict:
+        """``done``, ``failed`` (failure status, unknown ID, or no target reachable) or ``waiting``."""
+        if status in self.targets or self.targets & _ALSO_SATISFIES.get(status, frozenset()):
+            return "done"
+        if status in self.failures or status == NOT_FOUND:
+            return "failed"
+        reachable = _REACHABLE.get(status)
+        if reachable is not None and not reachable & self.targets:
+            return "failed"
+        return "waiting"
+
+    def explain(self, status: str) -> str:
+        """Why ``status`` fails, for error texts."""
+        if status == NOT_FOUND:
+            return "not found on this account"
+        if status in self.failures:
+            return f"{status!r}, a failure status"
+        return f"{status!r}, from which {self.describe_targets()} cannot be reached"
+
+    def describe_targets(self) -> str:
+        return " or ".join(repr(target) for target in sorted(self.targets))
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """JSON-friendly form (trigger keyword arguments)."""
+        return {"target_statuses": sorted(self.targets), "failure_statuses": sorted(self.failures)}
+
+
+@dataclass
+class StatusCheck:
+    """The result of one polling round over every message ID.
+
+    :ivar statuses: the last status seen for each ID, in input order (``not_found`` for unknown IDs).
+    :ivar done: IDs that reached a target status.
+    :ivar failed: IDs that will not reach one.
+    :ivar waiting: IDs still on their way.
+    """
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """Whether polling can stop: every ID is done, or one has failed."""
+        return bool(self.failed) or not self.waiting
+
+    def summary(self) -> str:
+        return f"{len(self.done)} done, {len(self.waiting)} waiting, {len(self.failed)} failed"
+
+
+def check_messages(
+    hook: CellcastHook,
+    message_ids: Iterable[str],
+    rules: StatusRules,
+    known: Mapping[str, str] | None = None,
+) -> StatusCheck:
+    """Look up every ID not already done and classify it with ``rules``.
+
+    ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not asked
+    about again (a campaign of many messages costs fewer requests per round as it progresses).
+    Errors other than "message not found" propagate as the hook's typed
+    :class:`~airflow_provider_cellcast.exceptions.CellcastError`.
+    """
+    from airflow_provider_cellcast.exceptions import CellcastMessageNotFoundError
+
+    known = known or {}
+    check = StatusCheck()
+    for message_id in message_ids:
+        status = known.get(message_id)
+        if status is None or rules.verdict(status) != "done":
+            try:
+                status = normalise_status(hook.get_message(message_id).get("status"))
+            except CellcastMessageNotFoundError:
+                status = NOT_FOUND
+        check.statuses[message_id] = status
+        getattr(check, rules.verdict(status)).append(message_id)
+    return check
+
+
+#: Failing IDs named in one error text; every status is in the ``statuses`` XCom.
+_SHOWN = 10
+
+
+def failure_text(check: StatusCheck, rules: StatusRules) -> str:
+    """The error text naming failed IDs and their statuses."""
+    shown = "; ".join(f"{mid}: {rules.explain(check.statuses[mid])}" for mid in check.failed[:_SHOWN])
+    more = f"; and {len(check.failed) - _SHOWN} more" if len(check.failed) > _SHOWN else ""
+    return (
+        f"{len(check.failed)} of {len(check.statuses)} Cellcast message(s) will not reach "
+        f"{rules.describe_targets()}: {shown}{more}. Every ID's status is in the XCom 'statuses'."
+    )

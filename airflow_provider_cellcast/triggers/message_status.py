@@ -1,0 +1,134 @@
+"""The trigger behind ``CellcastMessageStatusSensor(deferrable=True)``.
+
+It runs in the triggerer, polls Cellcast until every message reached a target status (or one
+never will) and fires one :class:`~airflow.triggers.base.TriggerEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_cellcast.sensors.status_rules import StatusCheck, StatusRules, check_messages, failure_text
+
+
+class CellcastMessageStatusTrigger(BaseTrigger):
+    """Poll the status of Cellcast messages until they reach a target status, asynchronously.
+
+    Fires exactly one event, whose payload is ``{"status": ..., "statuses": {id: status},
+    "message": text}`` with ``status``:
+
+    * ``"success"``: every message reached a target status;
+    * ``"failed"``: a message reached a failure status or a status from which no target can be
+      reached (``message`` names the IDs); retrying cannot help;
+    * ``"error"``: Cellcast could not be asked (after the hook's own retries); ``permanent``
+      tells whether a task retry could help.
+
+    Normally created by the sensor; direct use looks like this:
+
+    .. code-block:: python
+
+        from airflow.sdk import BaseOperator
+
+
+        class MyOperator(BaseOperator):
+            def execute(self, context):
+                self.defer(
+                    trigger=CellcastMessageStatusTrigger(
+                        message_ids=["675161d8a000000000000000"], target_statuses=["delivered"]
+                    ),
+                    method_name="execute_complete",
+                )
+
+    :param message_ids: the IDs to watch (already validated).
+    :param target_statuses: statuses that count as success.
+    :param failure_statuses: statuses that fail at once.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param hook_params: client settings overrides for the hook.
+    :param poll_interval: seconds between polling rounds.
+    """
+
+    def __init__(
+        self,
+        message_ids: Sequence[str],
+        target_statuses: Sequence[str],
+        failure_statuses: Sequence[str] = ("blocked", "expired", "failed", "rejected"),
+        cellcast_conn_id: str = "cellcast_default",
+        hook_params: dict[str, Any] | None = None,
+        poll_interval: float = 60.0,
+    ) -> None:
+        super().__init__()
+        self.message_ids = list(message_ids)
+        self.target_statuses = sorted(target_statuses)
+        self.failure_statuses = sorted(failure_statuses)
+        self.cellcast_conn_id = cellcast_conn_id
+        self.hook_params = dict(hook_params or {})
+        self.poll_interval = float(poll_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "message_ids": self.message_ids,
+                "target_statuses": self.target_statuses,
+                "failure_statuses": self.failure_statuses,
+                "cellcast_conn_id": self.cellcast_conn_id,
+                "hook_params": self.hook_params,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Design choice: the synchronous hook runs in a worker thread (asyncio.to_thread) rather
+        # than a second, async HTTP client. HTTP, Bearer auth, retries with Retry-After, the
+        # envelope parsing and the "not found" mapping then exist once, in the hook, and the
+        # trigger cannot drift from the sensor's poke mode. The cost is one thread per trigger
+        # while a round runs (a few GETs), which the triggerer's default thread pool absorbs.
+        # The hook's connection lookup from that thread goes through the triggerer's comms,
+        # which supports calls from threads other than the event loop's.
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_cellcast.exceptions import CellcastError
+        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+        rules = StatusRules(targets=frozenset(self.target_statuses), failures=frozenset(self.failure_statuses))
+        hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
+        known: dict[str, str] = {}
+        rounds = 0
+        try:
+            while True:
+                rounds += 1
+                try:
+                    check: StatusCheck = await asyncio.to_thread(check_messages, hook, self.message_ids, rules, known)
+                except CellcastError as error:
+                    yield TriggerEvent(
+                        {
+                            "status": "error",
+                            "statuses": known,
+                            "message": str(error),
+                            "permanent": isinstance(error, AirflowFailException),
+                        }
+                    )
+                    return
+                known = check.statuses
+                if check.failed:
+                    yield TriggerEvent({"status": "failed", "statuses": known, "message": failure_text(check, rules)})
+                    return
+                if check.finished:
+                    yield TriggerEvent(
+                        {
+                            "status": "success",
+                            "statuses": known,
+                            "message": f"{len(known)} message(s) reached {rules.describe_targets()} "
+                            f"after {rounds} polling round(s)",
+                        }
+                    )
+                    return
+                self.log.info("Cellcast messages: %s; next check in %.0f s", check.summary(), self.poll_interval)
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            # Release the pooled connections; close() does no I/O worth a thread.
+            hook.close()

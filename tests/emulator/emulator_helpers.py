@@ -1,0 +1,63 @@
+"""Helpers of the emulator tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import requests
+
+from airflow_provider_cellcast.emulator.server import CellcastEmulator
+
+CANCEL = "/api/v1/gateway/cancelScheduleQuickMessage"
+SEND = "/api/v1/gateway"
+SEND_MMS = "/api/v1/gatewaymms"
+REPORT = "/api/v2/report/message"
+VERIFY = "/api/v1/user/token/verify"
+ACCOUNT = "/api/v1/apiClient/account"
+CLI_TOKEN = "cli-secret-token"
+
+
+class Api:
+    """A ``requests`` session against the emulator, authorised unless told otherwise."""
+
+    def __init__(self, emulator: CellcastEmulator) -> None:
+        self.emulator = emulator
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
+
+    def url(self, path: str) -> str:
+        return f"{self.emulator.url}{path}"
+
+    def post(self, path: str, json: Any = None, timeout: float = 5, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.url(path), json=json, timeout=timeout, **kwargs)
+
+    def get(self, path: str, timeout: float = 5, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.url(path), timeout=timeout, **kwargs)
+
+    def send(self, contacts: list[Any], message: str = "Hello", **fields: Any) -> requests.Response:
+        return self.post(SEND, {"message": message, "contacts": contacts, **fields})
+
+    def send_ids(self, contacts: list[Any], **fields: Any) -> list[str]:
+        response = self.send(contacts, **fields)
+        assert response.status_code == 200, response.text
+        return [item["MessageId"] for item in response.json()["data"]["queueResponse"]]
+
+    def cancel(self, message_id: str, message_type: str = "sms") -> requests.Response:
+        return self.post(CANCEL, {"messageId": message_id, "type": message_type})
+
+    def report(self, message_id: str) -> requests.Response:
+        return self.get(f"{REPORT}/{message_id}")
+
+
+def start_cli() -> subprocess.Popen[str]:
+    """Start ``python -m airflow_provider_cellcast.emulator`` on a free port, token from the environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_cellcast.emulator", "--port", "0", "--rate-limit", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CELLCAST_EMULATOR_TOKEN": CLI_TOKEN},
+    )

@@ -1,0 +1,131 @@
+"""Input rules: every bad value gives a CellcastInputError naming the field and what is accepted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airflow_provider_cellcast.exceptions import CellcastInputError
+from airflow_provider_cellcast.validation import (
+    format_schedule_at,
+    mask_phone,
+    validate_delay_ms,
+    validate_message_id,
+    validate_message_ids,
+    validate_message_type,
+)
+
+GOOD_ID = "675161d8a000000000000000"
+
+
+def test_message_id_is_stripped_and_lowercased():
+    assert validate_message_id(f"  {GOOD_ID.upper()}\n") == GOOD_ID
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "675161d8a0000000000000000",  # 25 characters: the docs' typo
+        "675161d8a00000000000000",
+        "675161d8a00000000000000g",
+        "",
+        "   ",
+        "675161d8 a000000000000000",
+    ],
+)
+def test_bad_message_id_names_field_value_and_rule(bad):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_message_id(bad)
+    text = str(caught.value)
+    assert "message_id" in text and repr(bad) in text and "24 hexadecimal" in text
+    assert caught.value.field == "message_id"
+    assert isinstance(caught.value, AirflowFailException), "bad input must not use Airflow's retries"
+
+
+@pytest.mark.parametrize("bad", [None, 12, ["x"], {"id": GOOD_ID}])
+def test_non_string_message_id(bad):
+    with pytest.raises(CellcastInputError, match="message_id must be a string"):
+        validate_message_id(bad)
+
+
+@pytest.mark.parametrize("value,expected", [("sms", "sms"), ("MMS", "mms"), (" Sms ", "sms")])
+def test_message_type_any_case(value, expected):
+    assert validate_message_type(value) == expected
+
+
+@pytest.mark.parametrize("bad", ["fax", "", None, 1, "sms,mms"])
+def test_bad_message_type_lists_accepted_values(bad):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_message_type(bad)
+    assert "message_type" in str(caught.value) and "sms, mms" in str(caught.value)
+
+
+def test_ids_deduplicated_in_input_order():
+    other = "675161d8a000000000000001"
+    assert validate_message_ids([other, GOOD_ID, other.upper()]) == [other, GOOD_ID]
+
+
+def test_rendered_list_string_is_read_as_list():
+    other = "675161d8a000000000000001"
+    assert validate_message_ids(f"['{GOOD_ID}', '{other}']") == [GOOD_ID, other]
+    assert validate_message_ids(f'["{GOOD_ID}"]') == [GOOD_ID]
+
+
+def test_every_bad_entry_is_named_at_once():
+    with pytest.raises(CellcastInputError) as caught:
+        validate_message_ids([GOOD_ID, "nope", 7])
+    text = str(caught.value)
+    assert "2 invalid entries" in text and "message_id[1]" in text and "message_id[2]" in text
+
+
+@pytest.mark.parametrize("bad", [[], {}, 5, None])
+def test_empty_or_wrong_container(bad):
+    with pytest.raises(CellcastInputError, match="message_id"):
+        validate_message_ids(bad)
+
+
+@given(st.one_of(st.text(), st.binary(), st.integers(), st.none(), st.lists(st.text(max_size=30), max_size=5)))
+def test_any_input_gives_ids_or_input_error(value):
+    try:
+        ids = validate_message_ids(value)
+    except CellcastInputError as error:
+        assert "message_id" in str(error)
+    else:
+        assert ids and all(len(item) == 24 and item == item.lower() for item in ids)
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF", min_size=24, max_size=24))
+def test_every_hex_id_is_accepted(value):
+    assert validate_message_id(value) == value.lower()
+
+
+def test_schedule_at_is_utc_iso_with_milliseconds():
+    when = datetime(2026, 12, 1, 20, 30, 15, 981000, tzinfo=timezone(timedelta(hours=11)))
+    assert format_schedule_at(when) == "2026-12-01T09:30:15.981Z"
+    assert format_schedule_at("2026-12-01T09:30:00Z") == "2026-12-01T09:30:00.000Z"
+
+
+def test_naive_schedule_at_refused():
+    with pytest.raises(CellcastInputError, match="no time zone"):
+        format_schedule_at(datetime(2026, 12, 1, 9, 30))
+    with pytest.raises(CellcastInputError, match="ISO 8601"):
+        format_schedule_at("tomorrow")
+
+
+def test_delay_bounds():
+    assert validate_delay_ms("1000") == 1000
+    with pytest.raises(CellcastInputError, match="24 hours"):
+        validate_delay_ms(86_400_001)
+    with pytest.raises(CellcastInputError):
+        validate_delay_ms(True)
+
+
+@pytest.mark.parametrize("number", ["+61400123456", "0400123456", "61400123456", "400123456"])
+def test_mask_phone_keeps_only_last_three_digits(number):
+    masked = mask_phone(number)
+    assert masked.endswith("456") and len(masked) == len(number)
+    assert sum(char.isdigit() for char in masked) == 3
