@@ -315,7 +315,7 @@ class CellcastHook(HttpHook):
             return self._with_retries(attempt, idempotent=idempotent, what=what)
         except CellcastAuthenticationError as error:
             raise CellcastAuthenticationError(
-                f"{error} Check the API token in the password field of Airflow connection {self.cellcast_conn_id!r}.",
+                f"{error}. Check the API token in the password field of Airflow connection {self.cellcast_conn_id!r}.",
                 status_code=error.status_code,
                 api_message=error.api_message,
                 message_id=message_id,

@@ -274,7 +274,11 @@ class CellcastSendSmsOperator(BaseOperator):
         return _uncertain(error) or error
 
     def _log_result(self, result: SendResult) -> None:
-        self.log.info("Cellcast queued %d message(s)", len(result["message_ids"]))
+        if result["message_ids"]:
+            self.log.info("Cellcast queued %d message(s)", len(result["message_ids"]))
+        else:
+            # Not a failure (Cellcast accepted the request), but nobody will get this message.
+            self.log.warning("Cellcast queued no message: every contact was invalid or unsubscribed")
         if result["invalid_contacts"]:
             self.log.warning(
                 "%d invalid contact(s) skipped by Cellcast: %s",

@@ -45,7 +45,8 @@ class CellcastMessageStatusTrigger(BaseTrigger):
 
     :param message_ids: the IDs to watch (already validated).
     :param target_statuses: statuses that count as success.
-    :param failure_statuses: statuses that fail at once.
+    :param failure_statuses: statuses that fail at once (``None``: failed, rejected, expired,
+        blocked; an empty list: none).
     :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
     :param hook_params: client settings overrides for the hook.
     :param poll_interval: seconds between polling rounds.
@@ -55,15 +56,17 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         self,
         message_ids: Sequence[str],
         target_statuses: Sequence[str],
-        failure_statuses: Sequence[str] = ("blocked", "expired", "failed", "rejected"),
+        failure_statuses: Sequence[str] | None = None,
         cellcast_conn_id: str = "cellcast_default",
         hook_params: dict[str, Any] | None = None,
         poll_interval: float = 60.0,
     ) -> None:
         super().__init__()
         self.message_ids = list(message_ids)
-        self.target_statuses = sorted(target_statuses)
-        self.failure_statuses = sorted(failure_statuses)
+        # Normalised and checked here too, for triggers built by hand rather than by the sensor.
+        rules = StatusRules.build(target_statuses, failure_statuses)
+        self.target_statuses = sorted(rules.targets)
+        self.failure_statuses = sorted(rules.failures)
         self.cellcast_conn_id = cellcast_conn_id
         self.hook_params = dict(hook_params or {})
         self.poll_interval = float(poll_interval)

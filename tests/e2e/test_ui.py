@@ -59,9 +59,9 @@ def _open_trigger_dialog(page: Page) -> Locator:
     return dialog
 
 
-def _message_id_box(dialog: Locator) -> Locator:
-    # The 3.3 trigger form does not tie the param's label to its input: find it through its group.
-    return dialog.get_by_role("group").filter(has_text="Message ID").get_by_role("textbox")
+def _param_group(dialog: Locator, title: str) -> Locator:
+    # The 3.3 trigger form does not tie a param's label to its input: find the input through its group.
+    return dialog.get_by_role("group").filter(has_text=title)
 
 
 def _dag_runs(airflow: Airflow) -> list[dict[str, Any]]:
@@ -118,9 +118,9 @@ def test_connection_form_creates_and_tests_a_cellcast_connection(
         ("Requests per second", "Empty: 10."),
         ("Parallel requests", "Empty: 8."),
     ):
-        field = dialog.get_by_role("spinbutton", name=label)
-        expect(field).to_be_visible()
-        expect(dialog.get_by_role("group").filter(has=field)).to_contain_text(default)
+        expect(dialog.get_by_role("spinbutton", name=label)).to_be_visible()
+        field_group = dialog.get_by_role("group").filter(has=page.get_by_role("spinbutton", name=label))
+        expect(field_group).to_contain_text(default)
     expect(dialog.get_by_role("checkbox", name="Allow plain HTTP")).not_to_be_checked()
     dialog.get_by_role("spinbutton", name="Attempts per request").fill("3")
     dialog.screenshot(path=str(screenshots / "connection-extra-fields.png"), animations="disabled")
@@ -156,10 +156,10 @@ def test_connection_form_creates_and_tests_a_cellcast_connection(
 
 def test_trigger_form_refuses_an_invalid_message_id(page: Page, airflow: Airflow) -> None:
     dialog = _open_trigger_dialog(page)
-    message_id = _message_id_box(dialog)
-    expect(dialog.get_by_role("group").filter(has=message_id)).to_contain_text("The 24-character ID Cellcast returned")
-    message_type = dialog.get_by_role("combobox", name="Message type")
-    expect(dialog.get_by_role("group").filter(has=message_type)).to_contain_text("sms or mms")
+    message_id = _param_group(dialog, "Message ID").get_by_role("textbox")
+    expect(_param_group(dialog, "Message ID")).to_contain_text("The 24-character ID Cellcast returned")
+    expect(_param_group(dialog, "Message type")).to_contain_text("sms or mms")
+    expect(_param_group(dialog, "Message type").get_by_role("combobox", name="Message type")).to_have_count(1)
     trigger = dialog.get_by_role("button", name="Trigger", exact=True)
     expect(trigger).to_be_disabled()  # the ID is required
 
@@ -186,7 +186,7 @@ def test_trigger_form_cancels_a_scheduled_message(
     message_id = seeded["_id"]
 
     dialog = _open_trigger_dialog(page)
-    box = _message_id_box(dialog)
+    box = _param_group(dialog, "Message ID").get_by_role("textbox")
     box.fill(message_id)
     box.blur()
     message_type = dialog.get_by_role("combobox", name="Message type")

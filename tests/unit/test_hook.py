@@ -260,7 +260,7 @@ def test_send_splits_contacts_by_thousand(connect):
                 {"Contact": f"+6140000{i:04d}", "MessageId": f"{i:024x}", "Result": "ok", "Number": "1"}
                 for i in range(offset, offset + n)
             ],
-            "invalidContacts": ["123"],
+            "invalidContacts": ["0412345678"],
         }
 
     script = Script((200, app(data=queued(1000, 0))), (200, app(data=queued(500, 1000))))
@@ -269,7 +269,7 @@ def test_send_splits_contacts_by_thousand(connect):
     sent = hook.send_sms("hi", contacts)
     assert [len(call["json"]["contacts"]) for call in script.calls] == [1000, 500]
     assert len(sent["message_ids"]) == 1500
-    assert sent["invalid_contacts"] == ["***", "***"]
+    assert sent["invalid_contacts"] == ["*******678", "*******678"]
     assert all("+6140000" not in item["contact"] for item in sent["queued"])
 
 

@@ -288,3 +288,13 @@ def test_dag_files_import_nothing_beyond_airflow_sdk_and_light_provider_modules(
     assert all(name.startswith("airflow_provider_cellcast") for name in added), added
     heavy = {"hooks", "triggers", "emulator"}
     assert not [name for name in added if heavy & set(name.split("."))], added
+
+
+def test_nothing_queued_is_a_warning_not_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    hook = FakeHook(
+        result={"message_ids": [], "queued": [], "invalid_contacts": ["*******666"], "unsubscribed_contacts": []}
+    )
+    returned, ti = run(make(contacts=["0400555666"]), hook)
+    assert returned == []
+    assert ti.xcoms["send_result"]["message_ids"] == []
+    assert "Cellcast queued no message" in capsys.readouterr().out

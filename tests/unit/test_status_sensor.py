@@ -235,6 +235,16 @@ def test_deferrable_mode_defers_at_once_to_the_trigger() -> None:
     assert CellcastMessageStatusTrigger(**kwargs).serialize() == (classpath, kwargs)
 
 
+def test_a_hand_built_trigger_normalises_and_checks_statuses() -> None:
+    built = CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["Cancelled"], failure_statuses=[])
+    assert (built.target_statuses, built.failure_statuses) == (["canceled"], [])
+    assert CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["sent"]).failure_statuses == [
+        "blocked", "expired", "failed", "rejected",
+    ]  # fmt: skip
+    with pytest.raises(CellcastInputError):
+        CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["gone"])
+
+
 def test_execute_complete_success_returns_and_pushes_statuses() -> None:
     ti = FakeTI()
     event = {"status": "success", "statuses": {A: "canceled"}, "message": "done"}
