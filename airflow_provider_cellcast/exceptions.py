@@ -133,3 +133,24 @@ class CellcastBatchError(CellcastError):
 
 class CellcastPermanentBatchError(CellcastBatchError, AirflowFailException):
     """A batch in which every failure is permanent: a task retry could not help."""
+
+
+class CellcastSendOutcomeUnknownError(CellcastError, AirflowFailException):
+    """A send reached Cellcast, but its answer was lost or unreadable: messages may have been queued.
+
+    Raised instead of the underlying error, and never retried by Airflow (``AirflowFailException``)
+    whatever the task's ``retries``, because sending again could deliver the campaign twice.
+    """
+
+    request_sent = True
+
+
+class CellcastSendConnectionLostError(CellcastSendOutcomeUnknownError, CellcastConnectionError):
+    """The connection broke or timed out after the send request went out (a dropped answer)."""
+
+
+class CellcastPartialSendError(CellcastError, AirflowFailException):
+    """A send split into several requests failed part-way; earlier requests queued messages.
+
+    ``partial_result`` (also pushed to XCom ``send_result``) lists what was queued.
+    """

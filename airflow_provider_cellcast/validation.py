@@ -139,9 +139,14 @@ MAX_DELAY_MS = 86_400_000
 
 
 def validate_contacts(contacts: Any, field: str = "contacts") -> list[str]:
-    """Phone numbers as a list of non-empty strings (Cellcast itself sorts out invalid numbers)."""
+    """Phone numbers as a list of non-empty strings (Cellcast itself sorts out invalid numbers).
+
+    Also accepts a rendered list (``"['+614...', '+614...']"``) or comma-separated text.
+    """
     if isinstance(contacts, str):
-        contacts = [part for part in contacts.replace(";", ",").split(",")]
+        contacts = _list_in_string(contacts)
+    if isinstance(contacts, str):
+        contacts = contacts.replace(";", ",").split(",")
     if isinstance(contacts, dict) or not isinstance(contacts, Iterable):
         raise CellcastInputError(field, "<hidden>", f"{field} must be a list of phone numbers")
     numbers = [str(item).strip() for item in contacts if str(item).strip()]

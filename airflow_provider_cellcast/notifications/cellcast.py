@@ -74,10 +74,9 @@ class CellcastNotifier(BaseNotifier):
     def notify(self, context: Context) -> None:
         """Send the rendered message to the rendered contacts (called by Airflow with the context)."""
         from airflow_provider_cellcast.hooks.cellcast import CellcastHook
-        from airflow_provider_cellcast.validation import _list_in_string, validate_contacts
+        from airflow_provider_cellcast.validation import validate_contacts
 
-        contacts = _list_in_string(self.contacts) if isinstance(self.contacts, str) else self.contacts
-        numbers = validate_contacts(contacts, "contacts")
+        numbers = validate_contacts(self.contacts, "contacts")
         hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
         try:
             result = hook.send_sms(self.message, numbers, sender=self.sender or None)

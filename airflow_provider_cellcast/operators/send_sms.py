@@ -13,9 +13,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_cellcast.exceptions import CellcastConnectionError, CellcastError
+from airflow_provider_cellcast.exceptions import (
+    CellcastConnectionError,
+    CellcastError,
+    CellcastPartialSendError,
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,27 +32,6 @@ if TYPE_CHECKING:
 PAST_SCHEDULE_GRACE = timedelta(minutes=1)
 #: Masked numbers listed per category in the task log; the full (masked) lists are in XCom.
 _NUMBERS_SHOWN = 20
-
-
-class CellcastSendOutcomeUnknownError(CellcastError, AirflowFailException):
-    """A send reached Cellcast, but its answer was lost or unreadable: messages may have been queued.
-
-    Raised instead of the underlying error, and never retried by Airflow (``AirflowFailException``)
-    whatever the task's ``retries``, because sending again could deliver the campaign twice.
-    """
-
-    request_sent = True
-
-
-class CellcastSendConnectionLostError(CellcastSendOutcomeUnknownError, CellcastConnectionError):
-    """The connection broke or timed out after the send request went out (a dropped answer)."""
-
-
-class CellcastPartialSendError(CellcastError, AirflowFailException):
-    """A send split into several requests failed part-way; earlier requests queued messages.
-
-    ``partial_result`` (also pushed to XCom ``send_result``) lists what was queued.
-    """
 
 
 def _uncertain(error: CellcastError) -> CellcastError | None:
@@ -214,13 +198,12 @@ class CellcastSendSmsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_cellcast.exceptions import CellcastInputError
-        from airflow_provider_cellcast.validation import _list_in_string, validate_contacts, validate_delay_ms
+        from airflow_provider_cellcast.validation import validate_contacts, validate_delay_ms
 
         # Validate every rendered value before the connection is even read.
         if not isinstance(self.message, str) or not self.message.strip():
             raise CellcastInputError("message", self.message, "message must be a non-empty text")
-        contacts = _list_in_string(self.contacts) if isinstance(self.contacts, str) else self.contacts
-        numbers = validate_contacts(contacts, "contacts")
+        numbers = validate_contacts(self.contacts, "contacts")
         schedule_at = self._schedule_at(datetime.now(timezone.utc))
         delay_ms = None if self.delay_ms is None else validate_delay_ms(self.delay_ms, "delay_ms")
         country_code = self.country_code

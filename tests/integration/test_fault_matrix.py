@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any
 
 import pytest

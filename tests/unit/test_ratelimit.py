@@ -1,11 +1,13 @@
-"""RequestPacer: even spacing, shared 429 pauses; driven by a fake clock, no real waiting."""
+"""RequestPacer: even spacing below the limit, shared 429 pauses; a fake clock, no real waiting."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 
-from airflow_provider_cellcast.ratelimit import RequestPacer
+import pytest
+
+from airflow_provider_cellcast.ratelimit import DEFAULT_HEADROOM, RequestPacer
 
 
 class FakeTime:
@@ -23,7 +25,7 @@ class FakeTime:
 
 def test_requests_are_spaced_evenly():
     time = FakeTime()
-    pacer = RequestPacer(40, clock=time.clock, sleep=time.sleep)
+    pacer = RequestPacer(40, headroom=0, clock=time.clock, sleep=time.sleep)
     sent_at = []
     for _ in range(200):
         pacer.acquire()
@@ -31,6 +33,28 @@ def test_requests_are_spaced_evenly():
     gaps = {round(b - a, 6) for a, b in itertools.pairwise(sent_at)}
     assert gaps == {0.025}
     assert round(sent_at[-1] - sent_at[0], 6) == round(199 / 40, 6)
+
+
+def test_default_headroom_keeps_every_window_under_the_limit():
+    # Deliberate since the rate-limit benchmark: pacing at exactly the server's limit earned 429s
+    # (arrival jitter), so the pacer keeps 10 % in reserve by default.
+    assert DEFAULT_HEADROOM == 0.1
+    time = FakeTime()
+    pacer = RequestPacer(40, clock=time.clock, sleep=time.sleep)
+    sent_at = []
+    for _ in range(200):
+        pacer.acquire()
+        sent_at.append(time.now)
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(sent_at)}
+    assert gaps == {round(1 / 36, 6)}
+    # Any 41 consecutive requests (one more than the limit) span 1/0.9 s: 111 ms of slack.
+    assert min(sent_at[i + 40] - sent_at[i] for i in range(len(sent_at) - 40)) >= 1 / 0.9 - 1e-9
+
+
+@pytest.mark.parametrize("headroom", [-0.1, 1, 1.5])
+def test_headroom_out_of_range_is_refused(headroom):
+    with pytest.raises(ValueError, match="headroom"):
+        RequestPacer(10, headroom=headroom)
 
 
 def test_no_pacing_when_disabled():
@@ -55,7 +79,7 @@ def test_pause_holds_everybody_and_never_shortens():
 def test_slots_are_unique_across_threads():
     time = FakeTime()
     slots: list[float] = []
-    pacer = RequestPacer(10, clock=time.clock, sleep=lambda seconds: slots.append(seconds))
+    pacer = RequestPacer(10, headroom=0, clock=time.clock, sleep=lambda seconds: slots.append(seconds))
     threads = [threading.Thread(target=pacer.acquire) for _ in range(20)]
     for thread in threads:
         thread.start()

@@ -21,16 +21,14 @@ from airflow_provider_cellcast.exceptions import (
     CellcastConnectionError,
     CellcastInputError,
     CellcastInvalidResponseError,
+    CellcastPartialSendError,
     CellcastRateLimitError,
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
     CellcastServerError,
     CellcastUnsuccessfulError,
 )
-from airflow_provider_cellcast.operators.send_sms import (
-    CellcastPartialSendError,
-    CellcastSendConnectionLostError,
-    CellcastSendOutcomeUnknownError,
-    CellcastSendSmsOperator,
-)
+from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

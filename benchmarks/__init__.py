@@ -1,0 +1,1 @@
+"""Benchmarks of airflow-provider-cellcast: ``bash benchmarks/run`` (see benchmarks/README.md)."""
