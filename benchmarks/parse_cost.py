@@ -31,6 +31,7 @@ from typing import Any
 
 OURS = "airflow_provider_cellcast.operators.cancel_campaign"
 HTTP = "airflow.providers.http.operators.http"
+HTTP_STACK = frozenset({"requests", "aiohttp", "urllib3", "tenacity", "airflow_provider_cellcast.hooks.cellcast"})
 
 
 def in_fork(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -78,7 +79,14 @@ def parse_cost(path: str) -> dict[str, Any]:
     started = time.perf_counter()
     runpy.run_path(path, run_name="benchmark_dag_file")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "new_modules": len(set(sys.modules) - before)}
+    new = set(sys.modules) - before
+    return {
+        "seconds": seconds,
+        "new_modules": len(new),
+        "ours": sorted(name for name in new if name.split(".")[0] == "airflow_provider_cellcast"),
+        # The HTTP stack a task needs but a parse should not load.
+        "http_stack": sorted(name for name in new if name in HTTP_STACK or name.startswith("airflow.providers.http")),
+    }
 
 
 def cold_import(module: str) -> dict[str, float]:
@@ -110,7 +118,9 @@ def heaviest_imports(module: str, top: int = 12) -> list[dict[str, Any]]:
             continue
         _, self_us, cumulative_us, name = (part.strip() for part in line.replace("import time:", "|", 1).split("|"))
         if self_us.isdigit():
-            rows.append({"module": name.strip(), "self_ms": int(self_us) / 1000, "cumulative_ms": int(cumulative_us) / 1000})
+            rows.append(
+                {"module": name.strip(), "self_ms": int(self_us) / 1000, "cumulative_ms": int(cumulative_us) / 1000}
+            )
     rows.sort(key=lambda row: row["cumulative_ms"], reverse=True)
     return rows[:top]
 

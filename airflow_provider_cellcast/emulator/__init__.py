@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_cellcast.emulator.app import create_app
     from airflow_provider_cellcast.emulator.client import EmulatorClient
+    from airflow_provider_cellcast.emulator.process import emulator_process
     from airflow_provider_cellcast.emulator.server import CellcastEmulator
 
-__all__ = ["CellcastEmulator", "EmulatorClient", "create_app"]
+__all__ = ["CellcastEmulator", "EmulatorClient", "create_app", "emulator_process"]
 
 _LAZY = {
     "CellcastEmulator": "airflow_provider_cellcast.emulator.server",
     "EmulatorClient": "airflow_provider_cellcast.emulator.client",
     "create_app": "airflow_provider_cellcast.emulator.app",
+    "emulator_process": "airflow_provider_cellcast.emulator.process",
 }
 
 

@@ -72,6 +72,11 @@ class EmulatorClient:
         return f"{type(self).__name__}({self.base_url!r})"
 
     @property
+    def token(self) -> str | None:
+        """The API token this client sends by default (the emulator's token, when known)."""
+        return self._default_token
+
+    @property
     def base_url(self) -> str:
         """The emulator's base URL, without a trailing slash."""
         return self._base_url

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_SUCCESS
 from emulator_helpers import ACCOUNT, CANCEL, REPORT, SEND, SEND_MMS, VERIFY, Api
 
 from airflow_provider_cellcast.emulator.envelopes import APP_ENVELOPE_KEYS, ERROR_ENVELOPE_KEYS, META_ENVELOPE_KEYS
@@ -15,24 +16,6 @@ from airflow_provider_cellcast.emulator.server import CellcastEmulator
 from airflow_provider_cellcast.emulator.state import DEFAULT_TEMPLATE_ID, DEFAULT_TEMPLATE_TEXT
 from airflow_provider_cellcast.validation import MESSAGE_ID_PATTERN
 
-# The success body of the documented "Cancel Campaign" page, verbatim.
-DOCUMENTED_CANCEL_SUCCESS = {
-    "app_type": "web",
-    "app_version": "1.0",
-    "maintainence": 0,
-    "new_version": 0,
-    "force_update": 0,
-    "invalid_token": 0,
-    "refresh_token": "",
-    "show_message": 0,
-    "is_enc": False,
-    "status": True,
-    "message": "Job Removed successfully",
-    "message_type": "toast",
-    "data": {"message": "Job Removed successfully"},
-    "error": {},
-}
-DOCUMENTED_CANCEL_400 = {"code": 400, "message": "messageId is required", "stack": "APIError: messageId is required."}
 REPORT_KEYS = {
     "_id", "status", "message", "sender", "receiver", "scheduleAt", "send_time", "createdAt", "updatedAt",
     "customString", "smsDetail",

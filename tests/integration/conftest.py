@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_cellcast.emulator import EmulatorClient
+from airflow_provider_cellcast.emulator import emulator_process as running_emulator
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -30,25 +28,8 @@ class EmulatorProcess:
 @pytest.fixture(scope="session")
 def emulator_process() -> Iterator[EmulatorProcess]:
     """``cellcast-emulator`` started as its own process on a free loopback port."""
-    token = secrets.token_urlsafe(24)
-    process = subprocess.Popen(
-        [str(BIN / "cellcast-emulator"), "--port", "0", "--no-access-log"],
-        env={**os.environ, "CELLCAST_EMULATOR_TOKEN": token},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = ""
-        for line in process.stdout:
-            if "listening on" in line:
-                url = line.rsplit(" ", 1)[-1].strip()
-                break
-        assert url, f"emulator exited with {process.poll()}"
-        yield EmulatorProcess(url=url, token=token, client=EmulatorClient(url, token=token))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_emulator() as client:
+        yield EmulatorProcess(url=client.base_url, token=str(client.token), client=client)
 
 
 @pytest.fixture

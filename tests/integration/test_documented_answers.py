@@ -11,14 +11,14 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from conftest import load_dag, run_dag
+from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_CANCEL_SUCCESS
 
 pytestmark = pytest.mark.integration
-DOCUMENTED = json.loads((Path(__file__).parents[1] / "data" / "cancel_campaign_documented.json").read_text())
+DOCUMENTED = {"200": DOCUMENTED_CANCEL_SUCCESS, "400": DOCUMENTED_CANCEL_400, "401": DOCUMENTED_CANCEL_401}
 TOKEN = "documented-token-5e2c"
 DOC_ID = "675161d8a000000000000000"
 

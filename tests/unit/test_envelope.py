@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_CANCEL_SUCCESS
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,25 +21,7 @@ from airflow_provider_cellcast.exceptions import (
     CellcastUnsuccessfulError,
 )
 
-# Verbatim from the documented "Cancel Campaign" page (shared/seeds).
-DOC_SUCCESS = {
-    "app_type": "web",
-    "app_version": "1.0",
-    "maintainence": 0,
-    "new_version": 0,
-    "force_update": 0,
-    "invalid_token": 0,
-    "refresh_token": "",
-    "show_message": 0,
-    "is_enc": False,
-    "status": True,
-    "message": "Job Removed successfully",
-    "message_type": "toast",
-    "data": {"message": "Job Removed successfully"},
-    "error": {},
-}
-DOC_400 = {"code": 400, "message": "messageId is required", "stack": "APIError: messageId is required."}
-DOC_401 = {"code": 401, "message": "Token expired", "stack": "APIError: Token expired ...."}
+DOC_SUCCESS, DOC_400, DOC_401 = DOCUMENTED_CANCEL_SUCCESS, DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401
 
 
 def body(document) -> bytes:
