@@ -76,8 +76,8 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "requests_per_second": {
                         "label": "Requests per second",
-                        "description": "Client-side pace shared by all workers of one task, to stay under "
-                        "the account's rate limit; 0 disables pacing. Empty: 10.",
+                        "description": "The account's rate limit: all workers of one task together pace 10 % "
+                        "below it, so that Cellcast never answers 429; 0 disables pacing. Empty: 10.",
                         "schema": {"type": ["number", "null"], "minimum": 0},
                     },
                     "max_concurrency": {

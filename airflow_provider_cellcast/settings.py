@@ -24,7 +24,8 @@ class CellcastSettings:
     :param backoff_seconds: first backoff wait; it doubles per attempt, with jitter.
     :param max_backoff_seconds: the longest single wait, ``Retry-After`` included.
     :param max_retry_seconds: the most time spent waiting between attempts of one request.
-    :param requests_per_second: client-side pace shared by all workers of one hook (0: none).
+    :param requests_per_second: the account's rate limit; all workers of one hook together stay 10 %
+        below it (0: no pacing).
     :param max_concurrency: worker threads for bulk operations.
     :param allow_insecure_http: allow a plain ``http://`` base URL to a non-loopback host.
     :param verify: TLS verification: ``True``, ``False`` or a CA bundle path.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import sys
@@ -72,43 +71,16 @@ class Emulator:
     url: str
     token: str
     client: Any  # EmulatorClient
-    process: subprocess.Popen[str]
 
 
 @contextmanager
 def emulator_process(env: dict[str, str]) -> Iterator[Emulator]:
     """Start ``cellcast-emulator`` as its own process (its own GIL) on a free loopback port; stop it after."""
-    from airflow_provider_cellcast.emulator import EmulatorClient
+    from airflow_provider_cellcast.emulator import emulator_process as run_emulator
 
-    token = secrets.token_urlsafe(24)
-    process = subprocess.Popen(
-        [str(BIN / "cellcast-emulator"), "--port", "0", "--no-access-log", "--log-level", "warning"],
-        env={**env, "CELLCAST_EMULATOR_TOKEN": token},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    client = None
-    try:
-        assert process.stdout is not None
-        url = ""
-        for line in process.stdout:
-            if "listening on" in line:
-                url = line.rsplit(" ", 1)[-1].strip()
-                break
-        if not url:
-            raise RuntimeError(f"cellcast-emulator exited with {process.poll()} before listening")
-        client = EmulatorClient(url, token=token, timeout=30)
-        yield Emulator(url=url, token=token, client=client, process=process)
-    finally:
-        if client is not None:
-            client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with run_emulator(None, "--log-level", "warning", env=env) as client:
+        client.timeout = 30
+        yield Emulator(url=client.base_url, token=str(client.token), client=client)
 
 
 def schedule_ids(emulator: Emulator, count: int, *, first_number: int = 0) -> list[str]:

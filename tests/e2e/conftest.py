@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             start_new_session=True,
         )
     instance = Airflow(url=url, home=home, log=log)
+    started = time.monotonic()
     try:
 
         def healthy() -> bool:
@@ -144,12 +146,21 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             what="airflow standalone to be healthy",
             on_timeout=instance.log_tail,
         )
+        # The API server builds its execution API (used by every task) on the first request to it,
+        # blocking all requests for 8-20 s: do it now, not when the first task starts.
+        wait_until(
+            lambda: requests.get(f"{url}/execution/health", timeout=120).ok,
+            timeout=150,
+            what="the execution API to answer",
+            on_timeout=instance.log_tail,
+        )
         wait_until(
             lambda: requests.get(f"{url}/api/v2/dags/cellcast_cancel_campaign", timeout=5).ok,
             timeout=60,
             what="the dag processor to parse dags/cellcast_cancel_campaign.py",
             on_timeout=instance.log_tail,
         )
+        print(f"\nairflow standalone ready at {url} after {time.monotonic() - started:.1f} s (home: {home})")
         yield instance
     finally:
         instance.session.close()

@@ -123,7 +123,10 @@ def test_connection_form_creates_and_tests_a_cellcast_connection(
         expect(field_group).to_contain_text(default)
     expect(dialog.get_by_role("checkbox", name="Allow plain HTTP")).not_to_be_checked()
     dialog.get_by_role("spinbutton", name="Attempts per request").fill("3")
+    page.set_viewport_size({"width": 1400, "height": 1200})  # the whole dialog, for the screenshot
+    page.mouse.move(0, 0)
     dialog.screenshot(path=str(screenshots / "connection-extra-fields.png"), animations="disabled")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
