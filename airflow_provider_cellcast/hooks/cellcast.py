@@ -186,9 +186,15 @@ class CellcastHook(HttpHook):
         host = (conn.host or "").strip() or DEFAULT_BASE_URL
         if "://" not in host:
             host = f"{conn.schema or 'https'}://{host}"
-        if conn.port:
-            host = f"{host.rstrip('/')}:{conn.port}"
         parts = urlsplit(host)
+        if conn.port and parts.port is None and parts.hostname:
+            host = f"{host.rstrip('/')}:{conn.port}"
+            parts = urlsplit(host)
+        elif conn.port and parts.port not in (None, conn.port):
+            raise CellcastConfigurationError(
+                f"Connection {self.cellcast_conn_id!r} names two ports, {parts.port} in its API base URL and "
+                f"{conn.port} in its port field: keep one"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CellcastConfigurationError(
                 f"Connection {self.cellcast_conn_id!r} has an invalid API base URL {host!r}: "

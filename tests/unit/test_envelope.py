@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_CANCEL_SUCCESS
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_cellcast.envelope import parse_response, parse_retry_after
@@ -136,6 +136,7 @@ envelope_like = st.fixed_dictionaries(
 )
 
 
+@settings(max_examples=500)
 @given(
     status=st.integers(100, 599),
     raw=st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())),
@@ -151,6 +152,7 @@ def test_any_answer_gives_envelope_or_typed_error(status, raw, retry_after):
         assert 200 <= status < 300 and envelope.kind in ("app", "meta")
 
 
+@settings(max_examples=500)
 @given(status=st.integers(100, 599), document=envelope_like)
 def test_any_envelope_shaped_answer_gives_envelope_or_typed_error(status, document):
     try:

@@ -127,6 +127,19 @@ def test_base_url(connect, host, expected):
     assert connect(Script(), host=host).api_base_url == expected
 
 
+def test_port_field_and_port_in_url(connect, monkeypatch):
+    def hook_with(host: str, port: int) -> CellcastHook:
+        conn = {"conn_type": "cellcast", "host": host, "port": port, "password": TOKEN}
+        monkeypatch.setenv("AIRFLOW_CONN_CELLCAST_PORTS", json.dumps(conn))
+        return CellcastHook("cellcast_ports")
+
+    assert hook_with("http://127.0.0.1", 8079).api_base_url == "http://127.0.0.1:8079"
+    assert hook_with("http://127.0.0.1:8079", 8079).api_base_url == "http://127.0.0.1:8079"
+    assert hook_with("api.cellcast.com", 443).api_base_url == "https://api.cellcast.com:443"
+    with pytest.raises(CellcastConfigurationError, match="two ports"):
+        hook_with("http://127.0.0.1:8079", 9000).api_base_url  # noqa: B018
+
+
 def test_plain_http_to_remote_host_refused(connect):
     hook = connect(Script(), host="http://api.cellcast.com")
     with pytest.raises(CellcastConfigurationError, match="unencrypted") as caught:

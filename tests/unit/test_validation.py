@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_cellcast.exceptions import CellcastInputError
@@ -88,6 +88,7 @@ def test_empty_or_wrong_container(bad):
         validate_message_ids(bad)
 
 
+@settings(max_examples=500)
 @given(st.one_of(st.text(), st.binary(), st.integers(), st.none(), st.lists(st.text(max_size=30), max_size=5)))
 def test_any_input_gives_ids_or_input_error(value):
     try:
