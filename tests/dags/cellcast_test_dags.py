@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
 
@@ -25,4 +25,20 @@ with DAG(
         task_id="cancel_campaign",
         message_id="{{ params.message_id }}",
         message_type="{{ params.message_type }}",
+    )
+
+
+with DAG(
+    dag_id="cellcast_test_cancel_mapped",
+    schedule=None,
+    catchup=False,
+    params={"message_ids": ["675161d8a000000000000000"]},
+):
+    # Dynamic task mapping: one mapped task instance per message ID.
+    @task
+    def message_ids_from_conf(params: dict | None = None) -> list[str]:
+        return list((params or {})["message_ids"])
+
+    CellcastCancelCampaignOperator.partial(task_id="cancel_each", message_type="sms").expand(
+        message_id=message_ids_from_conf()
     )

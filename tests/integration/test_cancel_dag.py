@@ -128,3 +128,13 @@ def test_bulk_with_unknown_id_cancels_all_others_and_reports_every_id(test_dag, 
     # already cancelled.
     assert result.try_numbers["cancel_campaign"] == 2
     assert {item["outcome"] for item in results if item["message_id"] != unknown} == {"already_cancelled"}
+
+
+def test_dynamic_task_mapping_one_task_per_id(airflow_db, emulator):
+    ids = emulator.client.schedule_campaign(contacts=["0400000001", "0400000002", "0400000003"])
+    dag = load_dag("cellcast_test_cancel_mapped", REPO / "tests" / "dags")
+    result = run_dag(dag, {"message_ids": ids})
+    assert result.state == "success"
+    assert {emulator.client.message(mid)["status"] for mid in ids} == {"canceled"}
+    cancels = [entry for entry in emulator.client.requests_log() if entry["path"] == CANCEL_PATH]
+    assert sorted(entry["message_id"] for entry in cancels) == sorted(ids)
