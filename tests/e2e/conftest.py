@@ -43,7 +43,7 @@ from airflow_provider_cellcast.emulator import EmulatorClient
 # ------------------------------------------------------------------------------------------ emulator
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """``cellcast-emulator`` as its own process on a free loopback port, with a random token."""
     executable = BIN / "cellcast-emulator"
@@ -91,7 +91,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 # ------------------------------------------------------------------------------------------ airflow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     """``airflow standalone`` (LocalExecutor on SQLite) in a temporary AIRFLOW_HOME on free ports."""
     executable = BIN / "airflow"
@@ -185,7 +185,9 @@ def _ensure_chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync playwright API keeps an event loop running in this thread
+# until it stops, and later tests (dag.test() runs triggers with asyncio.run) need none running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Debian chromium driven by playwright's sync API."""
     chromium = _ensure_chromium()
@@ -239,7 +241,7 @@ def page(browser: Any, airflow: Airflow, request: pytest.FixtureRequest) -> Iter
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def screenshots() -> Path:
     """The folder for the documentation screenshots."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
