@@ -376,7 +376,7 @@ class CellcastHook(HttpHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the token with a GET to the token-verify endpoint (never a POST)."""
         try:
-            envelope = self.request("GET", TOKEN_VERIFY_ENDPOINT, what="token verification")
+            envelope = self.verify_token()
         except CellcastError as error:
             return False, str(error)
         return True, f"Cellcast accepted the API token at {self.api_base_url} ({envelope.message or 'verified'})"
