@@ -104,3 +104,15 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
     except (TypeError, ValueError):
         kind = "true or false" if isinstance(default, bool) else f"a {type(default).__name__}"
         raise CellcastConfigurationError(f"Cellcast setting {name}={raw!r} in {source} is not {kind}") from None
+
+
+def checked_hook_params(hook_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of an operator's ``hook_params``, checked now.
+
+    Operators call this in ``__init__``, so that a misspelt or invalid setting is an import error
+    of the DAG file instead of a failure at run time.
+    """
+    params = dict(hook_params or {})
+    if params:
+        CellcastSettings().override(**params)
+    return params

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.log import mask_secret
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_cellcast import DEFAULT_BASE_URL, __version__
@@ -152,20 +153,6 @@ class CellcastHook(HttpHook):
         self._settings_overrides = settings_overrides
         self._session: requests.Session | None = None
 
-    # -- connection form (Airflow < 3.2 reads these; 3.2+ reads get_provider_info()) ---------------
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Relabel and hide the generic connection fields for the Cellcast form."""
-        from airflow_provider_cellcast import get_provider_info
-
-        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
-        return {
-            "hidden_fields": behaviour["hidden-fields"],
-            "relabeling": behaviour["relabeling"],
-            "placeholders": behaviour["placeholders"],
-        }
-
     # -- connection and session ---------------------------------------------------------------------
 
     @cached_property
@@ -229,7 +216,8 @@ class CellcastHook(HttpHook):
                     f"Connection {self.cellcast_conn_id!r} has no API token: put the Cellcast API token "
                     "in its password field (labelled 'API token' in the UI)"
                 )
-            _mask(token)
+            # The task SDK masks connection passwords it fetched; this covers every other way in.
+            mask_secret(token)
             session = requests.Session()
             session.headers.update(
                 {
@@ -663,11 +651,3 @@ def _merge_send(total: SendResult, data: Any, what: str) -> None:
         if isinstance(listed, list):
             total[target].extend(mask_phone(item) for item in listed)  # type: ignore[literal-required]
 
-
-def _mask(secret: str) -> None:
-    """Register a value with Airflow's secrets masker (a no-op outside a task's process)."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        return
-    mask_secret(secret)

@@ -65,11 +65,9 @@ class CellcastNotifier(BaseNotifier):
         self.contacts = contacts
         self.sender = sender
         self.cellcast_conn_id = cellcast_conn_id
-        self.hook_params = dict(hook_params or {})
-        if self.hook_params:
-            from airflow_provider_cellcast.settings import CellcastSettings
+        from airflow_provider_cellcast.settings import checked_hook_params
 
-            CellcastSettings().override(**self.hook_params)
+        self.hook_params = checked_hook_params(hook_params)
 
     def notify(self, context: Context) -> None:
         """Send the rendered message to the rendered contacts (called by Airflow with the context)."""

@@ -74,12 +74,9 @@ class CellcastCancelCampaignOperator(BaseOperator):
         self.message_id = message_id
         self.message_type = message_type
         self.cellcast_conn_id = cellcast_conn_id
-        self.hook_params = dict(hook_params or {})
-        if self.hook_params:
-            from airflow_provider_cellcast.settings import CellcastSettings
+        from airflow_provider_cellcast.settings import checked_hook_params
 
-            # Fail at parse time, with the DAG's import error, on a misspelt or invalid setting.
-            CellcastSettings().override(**self.hook_params)
+        self.hook_params = checked_hook_params(hook_params)
 
     @cached_property
     def hook(self) -> CellcastHook:

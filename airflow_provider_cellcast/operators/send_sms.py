@@ -159,14 +159,11 @@ class CellcastSendSmsOperator(BaseOperator):
         self.country_code = country_code
         self.custom_string = custom_string
         self.cellcast_conn_id = cellcast_conn_id
-        self.hook_params = dict(hook_params or {})
+        from airflow_provider_cellcast.settings import checked_hook_params
+
+        self.hook_params = checked_hook_params(hook_params)
         if schedule_at is not None and delay_ms is not None:
             raise ValueError("CellcastSendSmsOperator: give schedule_at or delay_ms, not both")
-        if self.hook_params:
-            from airflow_provider_cellcast.settings import CellcastSettings
-
-            # Fail at parse time, with the DAG's import error, on a misspelt or invalid setting.
-            CellcastSettings().override(**self.hook_params)
 
     @cached_property
     def hook(self) -> CellcastHook:

@@ -106,14 +106,12 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         self.target_status = sorted(self.rules.targets)
         self.failure_statuses = sorted(self.rules.failures)
         self.cellcast_conn_id = cellcast_conn_id
-        self.hook_params = dict(hook_params or {})
+        from airflow_provider_cellcast.settings import checked_hook_params
+
+        self.hook_params = checked_hook_params(hook_params)
         self.deferrable = deferrable
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}
-        if self.hook_params:
-            from airflow_provider_cellcast.settings import CellcastSettings
-
-            CellcastSettings().override(**self.hook_params)
 
     @cached_property
     def hook(self) -> CellcastHook:
