@@ -58,8 +58,9 @@ def _logging_config(level: str) -> dict[str, Any]:
     import uvicorn.config
 
     config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    # Importing Airflow (for the shared validation rules) stops "uvicorn.error" from propagating,
-    # and uvicorn's config leaves that alone: without this, its start and error lines are lost.
+    # Let "uvicorn.error" propagate even when something in the process (Airflow's logging setup,
+    # when the emulator runs inside a test session) has turned that off: its start and error
+    # lines would be lost otherwise.
     config["loggers"]["uvicorn.error"]["propagate"] = True
     # uvicorn's access format is client, request line and status: no headers, so no token.
     config["loggers"]["airflow_provider_cellcast.emulator"] = {
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import uvicorn
 
-    from airflow_provider_cellcast.emulator.app import create_app, quiet_drop_faults
+    from airflow_provider_cellcast.emulator.app import create_app
+    from airflow_provider_cellcast.emulator.middleware import quiet_drop_faults
     from airflow_provider_cellcast.emulator.server import bind_socket, url_for
 
     app = create_app(

@@ -1,9 +1,9 @@
 """Phone numbers in the emulator: normalising what a client sends, masking what the emulator shows.
 
 Cellcast accepts Australian mobile numbers in four forms ("+61400000000", "61400000000",
-"0400000000", "400000000"). The emulator stores them in E.164 ("+61400000000") and reports them
-the way Cellcast's documented answers do: the national number without the leading 0
-("400000000").
+"0400000000", "400000000": :data:`.rules.CONTACT_FORMS`). The emulator stores them in E.164
+("+61400000000") and reports them the way Cellcast's documented answers do: the national number
+without the leading 0 ("400000000").
 
 Nothing the emulator logs or journals shows a phone number in full: :func:`mask_phone` keeps the
 last three digits only, and :func:`mask_json` applies it to request bodies.
@@ -15,10 +15,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_cellcast.validation import mask_phone
+from airflow_provider_cellcast.emulator.rules import COUNTRY_CODE, mask_phone
 
-#: The only ``countryCode`` Cellcast documents for this API.
-COUNTRY_CODE = 61
+__all__ = [
+    "COUNTRY_CODE",
+    "PHONE_KEYS",
+    "ContactCheck",
+    "mask_json",
+    "mask_phone",
+    "mask_text",
+    "national_number",
+    "normalise_contact",
+]
 
 _SEPARATORS_RE = re.compile(r"[\s().-]")
 _AU_MOBILE_NATIONAL_RE = re.compile(r"^4\d{8}$")

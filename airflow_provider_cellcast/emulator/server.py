@@ -143,7 +143,8 @@ class CellcastEmulator(EmulatorClient):
             return self
         import uvicorn
 
-        from airflow_provider_cellcast.emulator.app import create_app, quiet_drop_faults
+        from airflow_provider_cellcast.emulator.app import create_app
+        from airflow_provider_cellcast.emulator.middleware import quiet_drop_faults
 
         quiet_drop_faults()
         self._app = create_app(self._state)

@@ -27,7 +27,7 @@ import os
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -35,28 +35,37 @@ from email.utils import format_datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from airflow_provider_cellcast.emulator import rules
 from airflow_provider_cellcast.emulator.contacts import national_number, normalise_contact
-from airflow_provider_cellcast.exceptions import CellcastInputError
-from airflow_provider_cellcast.validation import validate_message_id, validate_message_type
+from airflow_provider_cellcast.emulator.rules import MAX_DELAY_MS, MESSAGE_STATUSES, STATUS_ALIASES, RuleError
 
 #: A callable returning the current time as an aware UTC datetime.
 Clock = Callable[[], datetime]
 
-#: Statuses seen in Cellcast's documentation and live data.
-MESSAGE_STATUSES: tuple[str, ...] = (
-    "scheduled",
-    "queued",
-    "sent",
-    "delivered",
-    "failed",
-    "rejected",
-    "expired",
-    "blocked",
-    "received",
-    "canceled",
-)
-# Cellcast's own filter list spells "delievered"; people write "cancelled".
-STATUS_ALIASES = {"delievered": "delivered", "cancelled": "canceled"}
+__all__ = [
+    "DEFAULT_TEMPLATE_ID",
+    "DEFAULT_TEMPLATE_TEXT",
+    "FAULT_KINDS",
+    "JOURNAL_SIZE",
+    "MAX_DELAY_MS",
+    "MESSAGE_STATUSES",
+    "REPORT_PATH_KEY",
+    "STATUS_ALIASES",
+    "Account",
+    "Clock",
+    "EmulatorConfig",
+    "EmulatorState",
+    "EmulatorStateError",
+    "Fault",
+    "InsufficientBalanceError",
+    "StoredMessage",
+    "format_timestamp",
+    "normalise_status",
+    "parse_date",
+    "parse_timestamp",
+    "sms_parts",
+    "utc_now",
+]
 
 #: Fault kinds understood by the emulator (see :class:`Fault`).
 FAULT_KINDS: tuple[str, ...] = (
@@ -82,9 +91,10 @@ _FAULT_DEFAULT_STATUS = {
 #: A template known to every fresh emulator, for template sends.
 DEFAULT_TEMPLATE_ID = "66bd9fb66b9668f9a3648355"
 DEFAULT_TEMPLATE_TEXT = "Hello from the Cellcast emulator template. Reply STOP to opt-out"
-#: Largest ``delay`` Cellcast accepts, in milliseconds (24 hours).
-MAX_DELAY_MS = 86_400_000
 JOURNAL_SIZE = 1000
+#: The request counters show every report of one message under this path.
+REPORT_PATH_KEY = "/api/v2/report/message/{messageId}"
+_REPORT_PATH_PREFIX = "/api/v2/report/message/"
 
 _TIMESTAMP_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
@@ -167,12 +177,19 @@ def parse_date(value: str, field_name: str) -> date:
         raise EmulatorStateError(f"{field_name} is not a valid date: {error}") from error
 
 
-def normalise_status(value: str) -> str:
+def normalise_status(value: str, field_name: str = "status") -> str:
     """Return a canonical status name, accepting Cellcast's "delievered" spelling."""
-    status = STATUS_ALIASES.get(value.strip().lower(), value.strip().lower())
-    if status not in MESSAGE_STATUSES:
-        raise EmulatorStateError(f"status must be one of {', '.join(MESSAGE_STATUSES)}")
-    return status
+    try:
+        return rules.message_status(value, field_name)
+    except RuleError as error:
+        raise EmulatorStateError(error.message) from error
+
+
+def _path_key(path: str) -> str:
+    """The request counters' key for a path: one key for the reports of every message."""
+    if path.startswith(_REPORT_PATH_PREFIX) and "/" not in path[len(_REPORT_PATH_PREFIX) :]:
+        return REPORT_PATH_KEY
+    return path
 
 
 def sms_parts(text: str) -> int:
@@ -358,6 +375,7 @@ class EmulatorState:
         self._journal_ids = itertools.count(1)
         #: Bumped by :meth:`reset` and :meth:`release_waits`: pending hangs end when it changes.
         self.generation = 0
+        self._stats_epoch = 0
         self._init_mutable()
 
     def _init_mutable(self) -> None:
@@ -375,6 +393,14 @@ class EmulatorState:
         self._faults: list[Fault] = []
         self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
         self._rate_windows: dict[str, deque[float]] = {}
+        self._init_counters()
+
+    def _init_counters(self) -> None:
+        self._path_counts: Counter[str] = Counter()
+        self._status_counts: Counter[int] = Counter()
+        self._rate_limited = 0
+        # Answers to requests that arrived before the counters were zeroed are not counted.
+        self._stats_epoch += 1
 
     # ----------------------------------------------------------------- lifecycle and clock
     def reset(self) -> None:
@@ -523,12 +549,12 @@ class EmulatorState:
         if unknown:
             raise EmulatorStateError(f"unknown message field(s): {', '.join(unknown)}")
         try:
-            message_type = validate_message_type(spec.get("type", "sms"), "type")
-            status = normalise_status(str(spec.get("status", "scheduled")))
+            message_type = rules.message_type(spec.get("type", "sms"), "type")
+            status = rules.message_status(spec.get("status", "scheduled"), "status")
             raw_id = spec.get("_id", spec.get("id"))
-            message_id = validate_message_id(raw_id, "_id") if raw_id is not None else None
-        except CellcastInputError as error:
-            raise EmulatorStateError(str(error)) from error
+            message_id = rules.message_id(raw_id, "_id") if raw_id is not None else None
+        except RuleError as error:
+            raise EmulatorStateError(error.message) from error
         receiver = normalise_contact(spec.get("receiver", "+61400000000"))
         if receiver.number is None:
             raise EmulatorStateError(f"receiver is invalid: {receiver.error}")
@@ -657,9 +683,9 @@ class EmulatorState:
             raise EmulatorStateError("text is required")
         with self._lock:
             try:
-                tid = validate_message_id(template_id, "id") if template_id is not None else self._new_id()
-            except CellcastInputError as error:
-                raise EmulatorStateError(str(error)) from error
+                tid = rules.message_id(template_id, "id") if template_id is not None else self._new_id()
+            except RuleError as error:
+                raise EmulatorStateError(error.message) from error
             self._templates[tid] = text
             return tid
 
@@ -699,6 +725,7 @@ class EmulatorState:
             while window and current - window[0] >= span:
                 window.popleft()
             if len(window) >= capacity:
+                self._rate_limited += 1
                 return max(0.0, span - (current - window[0]))
             window.append(current)
             return None
@@ -716,9 +743,9 @@ class EmulatorState:
         message_id = spec.get("message_id")
         if message_id is not None:
             try:
-                message_id = validate_message_id(message_id, "message_id")
-            except CellcastInputError as error:
-                raise EmulatorStateError(str(error)) from error
+                message_id = rules.message_id(message_id, "message_id")
+            except RuleError as error:
+                raise EmulatorStateError(error.message) from error
         count = spec.get("count")
         if "count" not in spec:
             # A fault about one message applies to every request about it; otherwise to the next one.
@@ -786,14 +813,48 @@ class EmulatorState:
             self._faults.clear()
 
     # ----------------------------------------------------------------- journal
-    def record_request(self, entry: dict[str, Any]) -> None:
-        """Append one API request to the journal (callers mask phone numbers and omit tokens).
+    def record_request(self, entry: dict[str, Any]) -> int:
+        """Append one API request to the journal and count it; return a token for :meth:`record_answer`.
 
-        The entry itself is kept, so that the caller can complete it (status, duration) later.
+        Callers mask phone numbers and omit tokens. The entry itself is kept, so that the caller
+        can complete it (status, duration) later; :meth:`record_answer` counts its answer.
         """
         with self._lock:
             entry.update(id=next(self._journal_ids), time=format_timestamp(self.now()))
             self._journal.append(entry)
+            self._path_counts[_path_key(str(entry.get("path", "")))] += 1
+            return self._stats_epoch
+
+    def record_answer(self, status: int | None, epoch: int) -> None:
+        """Count the HTTP status answered to a request (``epoch``: what :meth:`record_request` returned).
+
+        An answer to a request that arrived before the last :meth:`reset` (or
+        :meth:`clear_stats`) is not counted. ``None``: no answer was sent (connection lost).
+        """
+        with self._lock:
+            if status is not None and epoch == self._stats_epoch:
+                self._status_counts[status] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Request counters since the last reset: unlike the journal, they never drop old requests.
+
+        ``requests`` (all API requests), ``by_path`` (report paths counted together under
+        :data:`REPORT_PATH_KEY`), ``by_status`` (HTTP statuses answered, keys as strings) and
+        ``rate_limited`` (429 answers of the rate limiter; ``by_status["429"]`` also counts
+        injected 429 faults).
+        """
+        with self._lock:
+            return {
+                "requests": sum(self._path_counts.values()),
+                "by_path": dict(sorted(self._path_counts.items())),
+                "by_status": {str(code): n for code, n in sorted(self._status_counts.items())},
+                "rate_limited": self._rate_limited,
+            }
+
+    def clear_stats(self) -> None:
+        """Zero the request counters (answers still pending are not counted afterwards)."""
+        with self._lock:
+            self._init_counters()
 
     def journal(self) -> list[dict[str, Any]]:
         with self._lock:

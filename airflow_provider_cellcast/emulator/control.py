@@ -1,0 +1,176 @@
+"""The emulator's control plane under ``/_emulator/``: drive the emulator from tests.
+
+No authentication (never expose it beyond loopback); not part of Cellcast's API, so the
+middleware neither journals, counts, rate-limits nor faults these requests.
+
+=======================================  ========================================================
+``GET  health``                          liveness probe
+``POST reset``                           forget messages, faults, journal, counters, opt-outs,
+                                         clock offset; restore settings and balances
+``GET|POST config``                      settings (never the token) and balances
+``GET|POST clock``                       the emulator's time; ``advance_seconds`` or ``now``
+``GET|POST messages``                    every stored message; seed one without charging
+``GET  messages/{id}``                   one stored message (404 when unknown)
+``GET|POST|DELETE faults``               pending faults; register one; remove all
+``GET|DELETE requests``                  the request journal (last 1,000 API requests)
+``GET|DELETE stats``                     request counters: per path, per status, 429s
+``POST templates``                       store an SMS template
+``POST optouts``                         unsubscribe numbers
+=======================================  ========================================================
+
+OpenAPI docs at ``/_emulator/docs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from airflow_provider_cellcast.emulator.contacts import mask_phone
+from airflow_provider_cellcast.emulator.errors import ApiError, json_object
+from airflow_provider_cellcast.emulator.state import EmulatorState, format_timestamp, parse_timestamp
+
+#: Where the control plane lives.
+CONTROL_PREFIX = "/_emulator"
+_UNSET: Any = object()
+
+
+def control_router(emulator: EmulatorState) -> APIRouter:
+    """The ``/_emulator/`` routes, acting on ``emulator``."""
+    router = APIRouter(prefix=CONTROL_PREFIX, tags=["Emulator control plane"])
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness probe."""
+        return {"status": "ok"}
+
+    @router.post("/reset")
+    async def reset() -> dict[str, Any]:
+        """Forget messages, faults, journal, counters, opt-outs, clock offset; restore settings and balances."""
+        emulator.reset()
+        return {"reset": True}
+
+    @router.get("/config")
+    async def get_config() -> dict[str, Any]:
+        """Current settings (never the token) and balances."""
+        return _config_view(emulator)
+
+    @router.post("/config")
+    async def set_config(request: Request) -> dict[str, Any]:
+        """Change ``rate_limit_per_second``, ``latency_ms``, ``retry_after_on_429``,
+        ``delivery_delay_seconds``, ``sms_balance``, ``mms_balance``."""
+        emulator.configure(**await json_object(request))
+        return _config_view(emulator)
+
+    @router.get("/clock")
+    async def get_clock() -> dict[str, Any]:
+        """The emulator's time and its offset from the real clock."""
+        return _clock_view(emulator)
+
+    @router.post("/clock")
+    async def set_clock(request: Request) -> dict[str, Any]:
+        """``{"advance_seconds": N}`` moves time forward; ``{"now": "<time>"}`` sets it."""
+        body = await json_object(request)
+        advance = body.get("advance_seconds", _UNSET)
+        target = body.get("now", _UNSET)
+        if (advance is _UNSET) == (target is _UNSET):
+            raise ApiError(400, "give exactly one of advance_seconds or now")
+        if advance is not _UNSET:
+            if isinstance(advance, bool) or not isinstance(advance, (int, float)):
+                raise ApiError(400, "advance_seconds must be a number")
+            emulator.advance_clock(float(advance))
+        else:
+            emulator.set_clock(parse_timestamp(target, "now"))
+        return _clock_view(emulator)
+
+    @router.post("/messages")
+    async def seed_message(request: Request) -> JSONResponse:
+        """Store a message (``_id``, ``type``, ``status``, ``scheduleAt``, ...) without charging credits."""
+        message = emulator.seed_message(await json_object(request))
+        return JSONResponse(message.control_view(), status_code=201)
+
+    @router.get("/messages")
+    async def all_messages() -> dict[str, Any]:
+        """Every stored message, newest first."""
+        return {"messages": [m.control_view() for m in emulator.list_messages()]}
+
+    @router.get("/messages/{message_id}")
+    async def one_message(message_id: str) -> dict[str, Any]:
+        """One stored message (with ``type`` and the full receiver); 404 when unknown."""
+        message = emulator.get_message(message_id)
+        if message is None:
+            raise ApiError(404, "Message not found")
+        return message.control_view()
+
+    @router.post("/faults")
+    async def add_fault(request: Request) -> JSONResponse:
+        """Register a fault: ``kind`` plus ``count``, ``message_id``, ``path``, ``method``, ``status``,
+        ``retry_after``, ``latency_ms``, ``hang_seconds``, ``when``, ``message``, ``body``."""
+        fault = emulator.add_fault(await json_object(request))
+        return JSONResponse(fault.describe(), status_code=201)
+
+    @router.get("/faults")
+    async def list_faults() -> dict[str, Any]:
+        """Faults still pending."""
+        return {"faults": [f.describe() for f in emulator.faults()]}
+
+    @router.delete("/faults")
+    async def clear_faults() -> dict[str, Any]:
+        """Remove every pending fault."""
+        emulator.clear_faults()
+        return {"faults": []}
+
+    @router.get("/requests")
+    async def request_journal() -> dict[str, Any]:
+        """API requests received (oldest first, the last 1,000; phone numbers masked; tokens never recorded)."""
+        return {"requests": emulator.journal()}
+
+    @router.delete("/requests")
+    async def clear_journal() -> dict[str, Any]:
+        """Empty the request journal (the counters of ``stats`` stay)."""
+        emulator.clear_journal()
+        return {"requests": []}
+
+    @router.get("/stats")
+    async def stats() -> dict[str, Any]:
+        """Counters since the last reset, never truncated: ``requests``, ``by_path``, ``by_status``
+        (keys are status codes as strings) and ``rate_limited`` (429s answered by the rate limit)."""
+        return emulator.stats()
+
+    @router.delete("/stats")
+    async def clear_stats() -> dict[str, Any]:
+        """Zero the counters."""
+        emulator.clear_stats()
+        return emulator.stats()
+
+    @router.post("/templates")
+    async def add_template(request: Request) -> JSONResponse:
+        """Store an SMS template: ``{"text": "...", "id": optional 24 hex}``; answers its ``id``."""
+        body = await json_object(request)
+        text, template_id = body.get("text"), body.get("id")
+        if not isinstance(text, str) or (template_id is not None and not isinstance(template_id, str)):
+            raise ApiError(400, "text must be a string, and id a 24-hex string when given")
+        template_id = emulator.add_template(text, template_id)
+        return JSONResponse({"id": template_id}, status_code=201)
+
+    @router.post("/optouts")
+    async def add_optouts(request: Request) -> dict[str, Any]:
+        """Unsubscribe numbers: ``{"numbers": [...]}``; sends to them land in ``unsubscribeContacts``."""
+        numbers = (await json_object(request)).get("numbers")
+        if not isinstance(numbers, list):
+            raise ApiError(400, "numbers must be an array")
+        added = emulator.add_optouts(numbers)
+        return {"numbers": [mask_phone(n) for n in added]}
+
+    return router
+
+
+def _config_view(state: EmulatorState) -> dict[str, Any]:
+    acc = state.account
+    return {**state.config.public(), "sms_balance": acc.sms_balance, "mms_balance": acc.mms_balance}
+
+
+def _clock_view(state: EmulatorState) -> dict[str, Any]:
+    return {"now": format_timestamp(state.now()), "offset_seconds": state.clock_offset_seconds}

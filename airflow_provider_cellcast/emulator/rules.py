@@ -1,0 +1,139 @@
+"""The Cellcast API's rules, as the emulator reads them from Cellcast's documentation.
+
+The emulator is a second, independent reading of the API facts: it imports nothing from the rest
+of the provider (whose own rules live in ``airflow_provider_cellcast.validation``), so a contract
+test that runs the provider against the emulator compares two readings, not one rule with itself.
+Standard library only.
+
+========================  ===============================================================
+message and template IDs  24 hexadecimal characters (MongoDB ObjectIds), e.g.
+                          ``675161d8a000000000000000``; answers show them in lower case
+message types             ``sms`` and ``mms``
+contacts                  Australian mobiles as ``+61400000000``, ``61400000000``,
+                          ``0400000000`` or ``400000000``; at most 1,000 per request
+``delay``                 whole milliseconds, at most 86,400,000 (24 hours)
+MMS media                 jpg or png, at most 230 KB
+statuses                  ``scheduled, queued, sent, delivered, failed, rejected, expired,
+                          blocked, received, canceled``; the list filter spells
+                          "delievered"
+========================  ===============================================================
+
+Example::
+
+    assert message_id(" 675161D8A000000000000000 ") == "675161d8a000000000000000"
+    assert message_status("delievered") == "delivered"
+    assert mask_phone("+61400000678") == "+*********678"
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: Length of a Cellcast message or template ID (a MongoDB ObjectId in hex). One page of the
+#: docs shows a 25-character example: a typo, refused here.
+MESSAGE_ID_LENGTH = 24
+#: Message types of the cancel body (``type``) and the list filter (``campType``).
+MESSAGE_TYPES: tuple[str, ...] = ("sms", "mms")
+#: Most numbers one send request may carry in ``contacts``.
+MAX_CONTACTS = 1000
+#: Largest ``delay`` of a send, in milliseconds (24 hours).
+MAX_DELAY_MS = 86_400_000
+#: The only ``countryCode`` documented for this API (Australia).
+COUNTRY_CODE = 61
+#: The documented forms of one contact, all meaning the same number.
+CONTACT_FORMS: tuple[str, ...] = ("+61400000000", "61400000000", "0400000000", "400000000")
+#: Largest MMS ``media`` file, in bytes.
+MAX_MEDIA_BYTES = 230 * 1024
+#: Message statuses seen in Cellcast's documentation and live data.
+MESSAGE_STATUSES: tuple[str, ...] = (
+    "scheduled",
+    "queued",
+    "sent",
+    "delivered",
+    "failed",
+    "rejected",
+    "expired",
+    "blocked",
+    "received",
+    "canceled",
+)
+#: Other spellings accepted for a status: Cellcast's filter list writes "delievered", and
+#: people write "cancelled".
+STATUS_ALIASES: dict[str, str] = {"delievered": "delivered", "cancelled": "canceled"}
+#: How many trailing digits of a phone number logs and the journal still show.
+VISIBLE_PHONE_DIGITS = 3
+
+_HEX_ID_RE = re.compile(rf"^[0-9a-f]{{{MESSAGE_ID_LENGTH}}}$")
+
+
+class RuleError(ValueError):
+    """A value the API's rules refuse; ``field`` names the request field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def message_id(value: Any, field: str = "messageId") -> str:
+    """Return ``value`` as a canonical ID (stripped, lower case), or raise :class:`RuleError`."""
+    candidate = value.strip().lower() if isinstance(value, str) else None
+    if candidate is None or not _HEX_ID_RE.match(candidate):
+        raise RuleError(field, f"{field} is invalid: use {MESSAGE_ID_LENGTH} hexadecimal characters")
+    return candidate
+
+
+def message_type(value: Any, field: str = "type") -> str:
+    """Return ``"sms"`` or ``"mms"`` (any case, spaces around allowed), or raise :class:`RuleError`."""
+    candidate = value.strip().lower() if isinstance(value, str) else None
+    if candidate not in MESSAGE_TYPES:
+        raise RuleError(field, f"{field} must be one of {', '.join(MESSAGE_TYPES)}")
+    return candidate
+
+
+def message_status(value: Any, field: str = "status") -> str:
+    """Return a canonical status (accepting "delievered" and "cancelled"), or raise :class:`RuleError`."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    status = STATUS_ALIASES.get(text, text)
+    if status not in MESSAGE_STATUSES:
+        raise RuleError(field, f"{field} must be one of {', '.join(MESSAGE_STATUSES)}")
+    return status
+
+
+def delay_ms(value: Any, field: str = "delay") -> int:
+    """Return a send's ``delay`` as whole milliseconds (0 to :data:`MAX_DELAY_MS`), or raise :class:`RuleError`.
+
+    JSON numbers and digit strings (multipart forms carry strings) are accepted; ``None`` and
+    ``""`` mean no delay.
+    """
+    if value is None or value == "":
+        return 0
+    parsed: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, float) and value.is_integer():
+        parsed = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        parsed = int(value.strip())
+    if parsed is None or not 0 <= parsed <= MAX_DELAY_MS:
+        raise RuleError(field, f"{field} must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}")
+    return parsed
+
+
+def mask_phone(value: Any) -> str:
+    """A phone number fit for the emulator's logs and journal: all digits but the last three hidden.
+
+    ``"+61400000678"`` -> ``"+*********678"``. Non-digits (``+``, spaces) stay, so the shape of
+    what a client sent remains visible.
+    """
+    text = str(value)
+    to_hide = max(0, sum(ch.isdigit() for ch in text) - VISIBLE_PHONE_DIGITS)
+    out = []
+    for ch in text:
+        if ch.isdigit() and to_hide:
+            to_hide -= 1
+            out.append("*")
+        else:
+            out.append(ch)
+    return "".join(out)
