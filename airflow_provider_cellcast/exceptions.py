@@ -8,6 +8,7 @@ without using its retries. Error texts never contain the API token or the server
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -19,13 +20,10 @@ class CellcastError(AirflowException):
     :ivar status_code: HTTP status of the answer, or ``None`` when none arrived.
     :ivar api_message: the ``message`` Cellcast gave, if any.
     :ivar message_id: the message the request was about, if any.
-    :ivar partial_result: for a multi-request send, what was queued before the failure.
     """
 
     #: Retried inside one task try (with backoff) when true.
     transient: bool = False
-    #: For a send split into several requests: what the requests before the failure queued.
-    partial_result: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -138,7 +136,8 @@ class CellcastPermanentBatchError(CellcastBatchError, AirflowFailException):
 class CellcastSendOutcomeUnknownError(CellcastError, AirflowFailException):
     """A send reached Cellcast, but its answer was lost or unreadable: messages may have been queued.
 
-    Raised instead of the underlying error, and never retried by Airflow (``AirflowFailException``)
+    Raised by :meth:`CellcastHook.send_sms <airflow_provider_cellcast.hooks.cellcast.CellcastHook.send_sms>`
+    instead of the underlying error, and never retried by Airflow (``AirflowFailException``)
     whatever the task's ``retries``, because sending again could deliver the campaign twice.
     """
 
@@ -152,5 +151,10 @@ class CellcastSendConnectionLostError(CellcastSendOutcomeUnknownError, CellcastC
 class CellcastPartialSendError(CellcastError, AirflowFailException):
     """A send split into several requests failed part-way; earlier requests queued messages.
 
-    ``partial_result`` (also pushed to XCom ``send_result``) lists what was queued.
+    :ivar partial_result: what the requests before the failure queued (a ``SendResult``: message
+        IDs and masked contacts); the send operator pushes it to XCom ``send_result``.
     """
+
+    def __init__(self, text: str, *, partial_result: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.partial_result = dict(partial_result)

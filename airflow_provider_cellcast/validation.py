@@ -1,9 +1,11 @@
 """Input rules for Cellcast requests, stated once.
 
-The operators check rendered template values with these functions before any network call, the
-hook checks again before an ID enters a URL path or a request body, the emulator applies the same
-rules to what it receives, and the example DAGs reuse the patterns for their trigger forms.
-Standard library only: DAG files import this module at every parse.
+The hook checks every value with these functions before it enters a URL path or a request body,
+so that bad input fails before any network call with a :class:`CellcastInputError` naming the
+field and the accepted values. Operators call them for values they need before the hook (the
+cancel operator's rendered IDs), and the example DAGs reuse the patterns for their trigger forms.
+The emulator does not: it has its own reading of Cellcast's rules, so that tests compare two.
+Imports only the provider's exceptions (and so Airflow's): light enough for DAG-parse time.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import ast
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_cellcast.exceptions import CellcastInputError
+from airflow_provider_cellcast.texts import first_and_more
 
 #: Cellcast message and template IDs are MongoDB ObjectIds: 24 hexadecimal characters.
 MESSAGE_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
@@ -104,9 +107,8 @@ def validate_message_ids(value: Any, field: str = "message_id") -> list[str]:
         except CellcastInputError as error:
             problems.append(str(error))
     if problems:
-        shown = "; ".join(problems[:5])
-        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise CellcastInputError(field, value, f"{len(problems)} invalid entries in {field}: {shown}{more}")
+        shown = first_and_more(problems, 5, separator="; ")
+        raise CellcastInputError(field, value, f"{len(problems)} invalid entries in {field}: {shown}")
     if not ids:
         raise CellcastInputError(field, value, f"{field} is an empty list: give at least one message ID")
     return list(dict.fromkeys(ids))
@@ -190,3 +192,53 @@ def format_schedule_at(value: Any, field: str = "schedule_at") -> str:
         )
     utc = when.astimezone(timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+#: A ``schedule_at`` this far in the past is refused: Cellcast would send the campaign at once,
+#: which is what a late retry, a cleared task or a backfill must not do by accident.
+PAST_SCHEDULE_GRACE = timedelta(minutes=1)
+
+
+def validate_message_text(value: Any, field: str = "message") -> str:
+    """The text of an SMS: a non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise CellcastInputError(field, value, f"{field} must be a non-empty text")
+    return value
+
+
+def refuse_schedule_and_delay(schedule_at: Any, delay_ms: Any) -> None:
+    """A send is either scheduled at a time or delayed, never both."""
+    if schedule_at is not None and delay_ms is not None:
+        raise CellcastInputError("schedule_at", schedule_at, "give schedule_at or delay_ms, not both")
+
+
+def validate_send_timing(schedule_at: Any, delay_ms: Any, *, now: datetime) -> tuple[str | None, int | None]:
+    """``scheduleAt`` text and ``delay`` for a send, checked together.
+
+    ``schedule_at`` may be an aware ``datetime``, an ISO 8601 string with an offset, or a
+    ``timedelta`` from ``now``. A time more than :data:`PAST_SCHEDULE_GRACE` before ``now`` is
+    refused, so that a late retry does not send a campaign at once.
+    """
+    refuse_schedule_and_delay(schedule_at, delay_ms)
+    delay = None if delay_ms is None else validate_delay_ms(delay_ms)
+    if schedule_at is None:
+        return None, delay
+    when = now + schedule_at if isinstance(schedule_at, timedelta) else schedule_at
+    text = format_schedule_at(when, "schedule_at")
+    if datetime.fromisoformat(text.replace("Z", "+00:00")) < now - PAST_SCHEDULE_GRACE:
+        raise CellcastInputError(
+            "schedule_at",
+            schedule_at,
+            f"schedule_at {text} is in the past (now {format_schedule_at(now)}): Cellcast would send "
+            "the campaign at once. Give a future time, or no schedule_at to send now.",
+        )
+    return text, delay
+
+
+def validate_country_code(value: Any, field: str = "country_code") -> int | None:
+    """Cellcast's ``countryCode`` for national numbers: digits only, e.g. ``61``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise CellcastInputError(field, value, f"{field} must be a number such as 61")
+    return int(value)

@@ -1,18 +1,20 @@
 """Schedule a campaign, then cancel it right away: the cancel task takes the IDs from XCom.
 
-The first task schedules an SMS to a few contacts an hour ahead through ``CellcastHook.send_sms``
-and returns the message IDs Cellcast gave (one per contact). The cancel operator receives that
-list through XCom and cancels every message in one task; its ``results`` XCom shows the outcome of
-each ID.
+The first task schedules an SMS to a few contacts an hour ahead with ``CellcastSendSmsOperator``
+and returns the message IDs Cellcast gave (one per contact). It is the operator (and its hook),
+not a hand-written ``@task``, that knows a send must not be repeated when its answer was lost.
+The cancel operator receives that list through XCom and cancels every message in one task; its
+``results`` XCom shows the outcome of each ID.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
+from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator
 
 with DAG(
     dag_id="cellcast_schedule_and_cancel",
@@ -32,21 +34,15 @@ with DAG(
     },
 ):
 
-    @task
-    def schedule_campaign(params: dict | None = None) -> list[str]:
-        # Imported here, not at the top: DAG files are parsed often, tasks run rarely.
-        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
-
-        params = params or {}
-        sent = CellcastHook("cellcast_default").send_sms(
-            params["message"],
-            params["contacts"],
-            schedule_at=datetime.now(timezone.utc) + timedelta(hours=1),
-        )
-        return sent["message_ids"]
+    schedule_campaign = CellcastSendSmsOperator(
+        task_id="schedule_campaign",
+        message="{{ params.message }}",
+        contacts="{{ params.contacts }}",
+        schedule_at=timedelta(hours=1),
+    )
 
     CellcastCancelCampaignOperator(
         task_id="cancel_campaign",
-        message_id=schedule_campaign(),
+        message_id=schedule_campaign.output,
         message_type="sms",
     )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
@@ -25,23 +25,36 @@ from airflow_provider_cellcast.exceptions import (
     CellcastConfigurationError,
     CellcastConnectionError,
     CellcastError,
-    CellcastInputError,
     CellcastInvalidResponseError,
     CellcastMessageNotCancellableError,
     CellcastMessageNotFoundError,
+    CellcastPartialSendError,
     CellcastRateLimitError,
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
+    CellcastServerError,
     CellcastUnsuccessfulError,
 )
 from airflow_provider_cellcast.ratelimit import RequestPacer
 from airflow_provider_cellcast.settings import CellcastSettings
+from airflow_provider_cellcast.statuses import (
+    CANCELABLE,
+    CANCELED,
+    NOT_FOUND,
+    StatusCheck,
+    StatusRules,
+    normalise_status,
+)
+from airflow_provider_cellcast.texts import first_and_more
 from airflow_provider_cellcast.validation import (
     MAX_CONTACTS_PER_REQUEST,
-    format_schedule_at,
     mask_phone,
     validate_contacts,
-    validate_delay_ms,
+    validate_country_code,
     validate_message_id,
+    validate_message_text,
     validate_message_type,
+    validate_send_timing,
 )
 
 CANCEL_ENDPOINT = "/api/v1/gateway/cancelScheduleQuickMessage"
@@ -50,10 +63,7 @@ MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
 TOKEN_VERIFY_ENDPOINT = "/api/v1/user/token/verify"
 ACCOUNT_ENDPOINT = "/api/v1/apiClient/account"
 
-#: Statuses after which a message can no longer be cancelled.
-CANCELLED_STATUSES = frozenset({"canceled", "cancelled"})
-CANCELLABLE_STATUSES = frozenset({"scheduled"})
-
+#: What happened to one message ID a cancel was asked for (the word "outcome" in logs and docs).
 Outcome = Literal["cancelled", "already_cancelled", "failed"]
 _T = TypeVar("_T")
 
@@ -123,6 +133,16 @@ class CellcastHook(HttpHook):
     jitter, honouring ``Retry-After``; everything else raises a typed
     :class:`~airflow_provider_cellcast.exceptions.CellcastError` at once.
 
+    The hook is the one place that knows what is safe to repeat: a cancel is (a refused one is
+    looked up), a send is not (:meth:`send_sms` raises errors Airflow never retries when messages
+    may already be queued), whoever calls it: an operator, the notifier or a ``@task``.
+
+    What :class:`~airflow.providers.http.hooks.http.HttpHook` offers works through the same
+    connection, pooled session, pacing, timeouts and typed errors: ``run(endpoint, data)`` (with the
+    hook's ``method``), ``run_with_advanced_retry`` and ``run_and_check`` return the
+    ``requests.Response`` of any Cellcast endpoint, and raise a ``CellcastError`` for any answer
+    that is not a success (``check_response`` reads the envelope, never logging its body).
+
     .. code-block:: python
 
         from airflow.sdk import task
@@ -135,6 +155,8 @@ class CellcastHook(HttpHook):
             return dict(CellcastHook("cellcast_default").cancel_scheduled_message(message_id, "sms"))
 
     :param cellcast_conn_id: the Airflow connection ID.
+    :param method: the HTTP method of the inherited ``run()`` (the hook's own methods choose theirs).
+    :param sleep: how the hook waits between attempts and for its pace (tests pass a recorder).
     :param settings_overrides: any :class:`CellcastSettings` field, e.g. ``timeout=10``.
     """
 
@@ -142,14 +164,21 @@ class CellcastHook(HttpHook):
     default_conn_name = "cellcast_default"
     conn_type = "cellcast"
     hook_name = "Cellcast"
+    #: The API base URL when the connection's host is empty.
     default_host = DEFAULT_BASE_URL
-    #: How the hook waits between attempts and for its pace (replaceable in tests).
-    _sleep: Callable[[float], None] = staticmethod(time.sleep)
 
-    def __init__(self, cellcast_conn_id: str = default_conn_name, **settings_overrides: Any) -> None:
+    def __init__(
+        self,
+        cellcast_conn_id: str = default_conn_name,
+        *,
+        method: str = "POST",
+        sleep: Callable[[float], None] = time.sleep,
+        **settings_overrides: Any,
+    ) -> None:
         # Our session mounts its own adapter, with a pool sized for the bulk workers.
-        super().__init__(method="POST", http_conn_id=cellcast_conn_id, tcp_keep_alive=False)
+        super().__init__(method=method, http_conn_id=cellcast_conn_id, tcp_keep_alive=False)
         self.cellcast_conn_id = cellcast_conn_id
+        self._sleep = sleep
         self._settings_overrides = settings_overrides
         self._session: requests.Session | None = None
 
@@ -170,7 +199,7 @@ class CellcastHook(HttpHook):
     def api_base_url(self) -> str:
         """The API base URL from the connection, checked for transport security."""
         conn = self.connection
-        host = (conn.host or "").strip() or DEFAULT_BASE_URL
+        host = (conn.host or "").strip() or self.default_host
         if "://" not in host:
             host = f"{conn.schema or 'https'}://{host}"
         parts = urlsplit(host)
@@ -208,7 +237,13 @@ class CellcastHook(HttpHook):
 
         Unlike ``HttpHook.get_conn`` this never turns connection extras into HTTP headers (our
         extras are settings) and builds the session once per hook instead of once per request.
+        ``headers`` are therefore not stored on the shared session: the inherited ``run()`` sends
+        them with its own request. ``extra_options`` are the per-call options ``run()`` passes on
+        to :meth:`run_and_check` (``timeout``, ``check_response``, ``allow_redirects``).
         """
+        # What the inherited run() reads after calling get_conn(): the base URL and the options.
+        self.base_url = self.api_base_url
+        self.merged_extra = dict(extra_options or {})
         if self._session is None:
             token = (self.connection.password or "").strip()
             if not token:
@@ -232,8 +267,6 @@ class CellcastHook(HttpHook):
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             self._session = session
-        if headers:
-            self._session.headers.update(headers)
         return self._session
 
     def close(self) -> None:
@@ -270,26 +303,16 @@ class CellcastHook(HttpHook):
         :param message_id: recorded on raised errors.
         """
         session = self.get_conn()
-        url = f"{self.api_base_url}{endpoint}"
         what = what or f"{method} {endpoint}"
-        settings = self.settings
-        timeout = (settings.connect_timeout, settings.timeout)
+        prepared = session.prepare_request(
+            requests.Request(
+                method, f"{self.api_base_url}{endpoint}", json=json, params=params, files=files, data=data
+            )
+        )
 
         def attempt() -> Envelope:
-            self._pacer.acquire()
             started = time.monotonic()
-            try:
-                response = session.request(
-                    method, url, json=json, params=params, files=files, data=data, timeout=timeout
-                )
-            except requests.RequestException as error:
-                never_sent = _request_never_sent(error)
-                problem = "could not connect" if never_sent else f"got no complete answer ({type(error).__name__})"
-                raise CellcastConnectionError(
-                    f"Cellcast {problem} for {what} at {self.api_base_url}",
-                    request_sent=not never_sent,
-                    message_id=message_id,
-                ) from error
+            response = self._send(session, prepared, timeout=None, what=what, message_id=message_id)
             self.log.debug(
                 "Cellcast %s %s -> HTTP %s in %.0f ms",
                 method,
@@ -314,6 +337,76 @@ class CellcastHook(HttpHook):
                 api_message=error.api_message,
                 message_id=message_id,
             ) from error
+
+    def _send(
+        self,
+        session: requests.Session,
+        prepared: requests.PreparedRequest,
+        *,
+        timeout: Any,
+        what: str,
+        message_id: str | None = None,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
+        """Send one prepared request at the account's pace; a failure without answer is typed."""
+        settings = self.settings
+        environment = session.merge_environment_settings(
+            prepared.url, session.proxies, session.stream, session.verify, session.cert
+        )
+        self._pacer.acquire()
+        try:
+            return session.send(
+                prepared,
+                timeout=timeout or (settings.connect_timeout, settings.timeout),
+                allow_redirects=allow_redirects,
+                **environment,
+            )
+        except requests.RequestException as error:
+            never_sent = _request_never_sent(error)
+            problem = "could not connect" if never_sent else f"got no complete answer ({type(error).__name__})"
+            raise CellcastConnectionError(
+                f"Cellcast {problem} for {what} at {self.api_base_url}",
+                request_sent=not never_sent,
+                message_id=message_id,
+            ) from error
+
+    def run_and_check(
+        self,
+        session: requests.Session,
+        prepped_request: requests.PreparedRequest,
+        extra_options: dict[Any, Any],
+    ) -> requests.Response:
+        """Send a request prepared by the inherited ``run()``: paced, with timeouts, typed errors.
+
+        ``extra_options`` may set ``timeout`` (default: the connection's timeouts),
+        ``allow_redirects`` and ``check_response`` (default true: see :meth:`check_response`).
+        """
+        options = extra_options or {}
+        path = urlsplit(prepped_request.url or "").path
+        response = self._send(
+            session,
+            prepped_request,
+            timeout=options.get("timeout"),
+            what=f"{prepped_request.method} {path}",
+            allow_redirects=options.get("allow_redirects", True),
+        )
+        if options.get("check_response", True):
+            self.check_response(response)
+        return response
+
+    def check_response(self, response: requests.Response) -> None:
+        """Raise the typed :class:`CellcastError` for an answer that is not a success.
+
+        Reads the HTTP status and the envelope's verdict (HTTP 200 with ``status: false`` fails
+        too); never logs the body, whose ``stack`` field is server internals.
+        """
+        request = response.request
+        parse_response(
+            response.status_code,
+            response.content,
+            headers=response.headers,
+            what=f"{request.method} {urlsplit(request.url or '').path}",
+        )
 
     def _with_retries(self, call: Callable[[], _T], *, idempotent: bool, what: str) -> _T:
         settings = self.settings
@@ -406,43 +499,82 @@ class CellcastHook(HttpHook):
             message_id=message_id,
         )
 
+    def check_statuses(
+        self, message_ids: Iterable[str], rules: StatusRules, known: Mapping[str, str] | None = None
+    ) -> StatusCheck:
+        """Look up every ID not already done and classify it with ``rules`` (one polling round).
+
+        ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not
+        asked about again, so a campaign costs fewer requests per round as it progresses. An ID
+        Cellcast does not know counts as ``not_found``; other errors propagate as typed
+        :class:`CellcastError`.
+        """
+        known = known or {}
+        check = StatusCheck()
+        for message_id in message_ids:
+            status = known.get(message_id)
+            if status is None or rules.verdict(status) != "done":
+                try:
+                    status = normalise_status(self.get_message(message_id).get("status"))
+                except CellcastMessageNotFoundError:
+                    status = NOT_FOUND
+            check.statuses[message_id] = status
+            getattr(check, rules.verdict(status)).append(message_id)
+        return check
+
     def send_sms(
         self,
         message: str,
-        contacts: Sequence[str],
+        contacts: Sequence[str] | str,
         *,
         sender: str | None = None,
-        schedule_at: datetime | str | None = None,
+        schedule_at: datetime | timedelta | str | None = None,
         delay_ms: int | None = None,
-        country_code: int | None = None,
+        country_code: int | str | None = None,
         custom_string: str | None = None,
     ) -> SendResult:
         """Send or schedule an SMS to ``contacts`` (``POST /api/v1/gateway``).
 
-        More than 1,000 contacts are split into several requests. A send is not idempotent: a
-        request is repeated only when it certainly did not reach Cellcast (HTTP 429, connection
-        never established). If a later chunk fails, the raised error's ``partial_result`` holds
-        what the earlier chunks queued, so that no message ID is lost.
+        Every value is checked before any request (:class:`CellcastInputError` naming the field).
+        More than 1,000 contacts are split into several requests. A send is not idempotent, so:
 
-        :param schedule_at: an aware datetime (or ISO 8601 string) in the future; sent as UTC ISO 8601.
+        * a request is repeated only when it certainly did not reach Cellcast (HTTP 429, a
+          connection that was never established); other refusals Cellcast stated (4xx, ``status:
+          false``) are raised as they are: nothing was queued, a task retry is safe;
+        * when the request reached Cellcast but its answer was lost (connection dropped, timeout,
+          any 5xx, an unreadable answer), :class:`CellcastSendOutcomeUnknownError` is raised (for a
+          lost connection its subclass :class:`CellcastSendConnectionLostError`): an
+          ``AirflowFailException``, never retried by Airflow, because messages may be queued;
+        * when a later request fails after earlier ones queued messages,
+          :class:`CellcastPartialSendError` is raised, carrying what was queued in
+          ``partial_result``.
+
+        :param contacts: phone numbers: a list, a comma-separated string or a rendered list.
+        :param schedule_at: an aware datetime, an ISO 8601 string with an offset, or a
+            ``timedelta`` from now; more than a minute in the past is refused. Sent as UTC ISO 8601.
         :param delay_ms: alternatively, a delay in milliseconds (at most 86,400,000).
+        :param custom_string: a reference stored with every message (Cellcast's ``customString``).
         """
-        if not isinstance(message, str) or not message.strip():
-            raise CellcastInputError("message", message, "message must be a non-empty text")
+        message = validate_message_text(message)
         numbers = validate_contacts(contacts)
+        now = datetime.now(timezone.utc)
+        schedule_text, delay = validate_send_timing(schedule_at, delay_ms, now=now)
         body: dict[str, Any] = {"message": message}
         if sender:
             body["sender"] = sender
-        if country_code is not None:
-            body["countryCode"] = country_code
+        country = validate_country_code(country_code)
+        if country is not None:
+            body["countryCode"] = country
         if custom_string:
             body["customString"] = custom_string
-        if schedule_at is not None and delay_ms is not None:
-            raise CellcastInputError("schedule_at", schedule_at, "give schedule_at or delay_ms, not both")
-        if schedule_at is not None:
-            body["scheduleAt"] = format_schedule_at(schedule_at)
-        if delay_ms is not None:
-            body["delay"] = validate_delay_ms(delay_ms)
+        if schedule_text is not None:
+            body["scheduleAt"] = schedule_text
+        if delay is not None:
+            body["delay"] = delay
+        when = f"scheduled for {schedule_text}" if schedule_text else (f"after {delay} ms" if delay else "now")
+        self.log.info(
+            "Sending an SMS to %d contact(s) %s through connection %r", len(numbers), when, self.cellcast_conn_id
+        )
         total = SendResult(message_ids=[], queued=[], invalid_contacts=[], unsubscribed_contacts=[])
         for start in range(0, len(numbers), MAX_CONTACTS_PER_REQUEST):
             chunk = numbers[start : start + MAX_CONTACTS_PER_REQUEST]
@@ -451,17 +583,12 @@ class CellcastHook(HttpHook):
                 envelope = self.request(
                     "POST", SEND_SMS_ENDPOINT, json={**body, "contacts": chunk}, idempotent=False, what=what
                 )
+                _merge_send(total, envelope.data, what)
             except CellcastError as error:
-                if total["message_ids"]:
-                    error.partial_result = dict(total)
-                    self.log.error(
-                        "%s failed after %d message(s) were already queued: %s",
-                        what,
-                        len(total["message_ids"]),
-                        total["message_ids"],
-                    )
-                raise
-            _merge_send(total, envelope.data, what)
+                failure = self._send_failure(error, total)
+                if failure is error:
+                    raise
+                raise failure from error
         self.log.info(
             "Cellcast queued %d message(s); %d invalid and %d unsubscribed contact(s) skipped",
             len(total["message_ids"]),
@@ -469,6 +596,37 @@ class CellcastHook(HttpHook):
             len(total["unsubscribed_contacts"]),
         )
         return total
+
+    def _send_failure(self, error: CellcastError, queued: SendResult) -> CellcastError:
+        """The error a failed send request raises: ``error`` itself only if nothing can have been queued."""
+        unknown = _outcome_unknown(error)
+        if queued["message_ids"]:
+            self.log.error(
+                "A send request failed after %d message(s) were already queued: %s",
+                len(queued["message_ids"]),
+                first_and_more(queued["message_ids"], 20),
+            )
+            also = " (its messages may have been queued too)" if unknown else ""
+            return CellcastPartialSendError(
+                f"Only part of the send went through: {len(queued['message_ids'])} message(s) were queued "
+                f"before a later request failed{also}: {error}. The queued message IDs are in the error's "
+                "partial_result (the send operator pushes them to XCom 'send_result') and were not "
+                "cancelled. Failed without retries so that they are not sent twice.",
+                partial_result=queued,
+                status_code=error.status_code,
+                api_message=error.api_message,
+            )
+        if not unknown:
+            return error
+        advice = (
+            "The request reached Cellcast, so the messages may have been queued even though no usable "
+            "answer came back. Failed without retries so that the campaign is not sent twice: check "
+            "the Cellcast dashboard (or the message report) before sending again."
+        )
+        common: dict[str, Any] = {"status_code": error.status_code, "api_message": error.api_message}
+        if isinstance(error, CellcastConnectionError):
+            return CellcastSendConnectionLostError(f"{error}. {advice}", request_sent=True, **common)
+        return CellcastSendOutcomeUnknownError(f"{error}. {advice}", **common)
 
     def cancel_scheduled_message(self, message_id: str, message_type: str = "sms") -> CancelResult:
         """Cancel one scheduled SMS or MMS; safe to repeat.
@@ -506,10 +664,10 @@ class CellcastHook(HttpHook):
         except CellcastError as lookup_error:
             self.log.warning("Could not look up message %s after a refused cancel: %s", message_id, lookup_error)
             raise refusal from None
-        status = str(report.get("status") or "unknown").lower()
-        if status in CANCELLED_STATUSES:
+        status = normalise_status(report.get("status"))
+        if status == CANCELED:
             return _result(message_id, message_type, "already_cancelled", message=refusal.api_message)
-        if status in CANCELLABLE_STATUSES:
+        if status == CANCELABLE:
             raise CellcastUnsuccessfulError(
                 f"{refusal} The message is still scheduled (for {report.get('scheduleAt') or 'an unknown time'}): "
                 f"check that message_type {message_type!r} is the type it was sent as.",
@@ -534,10 +692,10 @@ class CellcastHook(HttpHook):
         message_type: str = "sms",
         *,
         progress_every: float = 5.0,
-    ) -> list[CancelOutcome]:
+    ) -> list[CancelAttempt]:
         """Cancel many messages concurrently at the configured pace; never raises per ID.
 
-        Returns one :class:`CancelOutcome` per distinct ID, in input order. Workers share the
+        Returns one :class:`CancelAttempt` per distinct ID, in input order. Workers share the
         session, the pace (``requests_per_second``) and 429 pauses. Progress is logged at most
         every ``progress_every`` seconds.
         """
@@ -546,12 +704,12 @@ class CellcastHook(HttpHook):
         if not ids:
             return []
         self.get_conn()  # resolve connection problems once, before starting workers
-        outcomes: dict[str, CancelOutcome] = {}
+        outcomes: dict[str, CancelAttempt] = {}
         workers = min(self.settings.max_concurrency, len(ids))
         started = last_report = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cellcast-cancel") as pool:
-            pending: set[Future[CancelOutcome]] = {
-                pool.submit(self._cancel_outcome, message_id, message_type) for message_id in ids
+            pending: set[Future[CancelAttempt]] = {
+                pool.submit(self._attempt_cancel, message_id, message_type) for message_id in ids
             }
             while pending:
                 done, pending = wait(pending, timeout=progress_every, return_when=FIRST_COMPLETED)
@@ -571,11 +729,11 @@ class CellcastHook(HttpHook):
                     )
         return [outcomes[message_id] for message_id in ids]
 
-    def _cancel_outcome(self, message_id: str, message_type: str) -> CancelOutcome:
+    def _attempt_cancel(self, message_id: str, message_type: str) -> CancelAttempt:
         try:
-            return CancelOutcome(self.cancel_scheduled_message(message_id, message_type))
+            return CancelAttempt(self.cancel_scheduled_message(message_id, message_type))
         except CellcastError as error:
-            return CancelOutcome(
+            return CancelAttempt(
                 _result(
                     message_id,
                     message_type,
@@ -602,7 +760,7 @@ class _StopWhenWaitBudgetSpent(tenacity.stop.stop_base):
 
 
 @dataclass(frozen=True)
-class CancelOutcome:
+class CancelAttempt:
     """One ID's :class:`CancelResult` plus, when it failed, the typed error behind it."""
 
     result: CancelResult
@@ -630,6 +788,19 @@ def _result(
         "error": error,
         "status_code": status_code,
     }
+
+
+def _outcome_unknown(error: CellcastError) -> bool:
+    """Whether a failed send request may still have queued messages.
+
+    Certainly nothing was queued after a refusal Cellcast stated (4xx, 401, 429, ``status:
+    false``) or a connection that was never established. A connection broken after sending, any
+    5xx (a proxy's 502/504 often hides a request the service carried out) and an unreadable
+    answer leave the outcome unknown.
+    """
+    if isinstance(error, CellcastConnectionError):
+        return error.request_sent
+    return isinstance(error, CellcastServerError | CellcastInvalidResponseError)
 
 
 def _merge_send(total: SendResult, data: Any, what: str) -> None:

@@ -21,8 +21,10 @@ class CellcastNotifier(BaseNotifier):
 
     ``message``, ``contacts`` and ``sender`` are templates rendered with the callback's context
     (``ti``, ``dag``, ``run_id``, ``exception`` for failure callbacks...). The notification is sent
-    at once (never scheduled), one request per 1,000 contacts, and is not retried beyond the hook's
-    retries of requests that certainly did not reach Cellcast, so an alert is never sent twice.
+    at once (never scheduled), one request per 1,000 contacts, through
+    :meth:`CellcastHook.send_sms <airflow_provider_cellcast.hooks.cellcast.CellcastHook.send_sms>`,
+    which repeats only requests that certainly did not reach Cellcast and raises an error Airflow
+    never retries when the alert may have gone out: an alert is never sent twice.
     Phone numbers are logged masked only. A failed notification is logged and raised; Airflow
     records it without changing the task's state.
 
@@ -72,19 +74,18 @@ class CellcastNotifier(BaseNotifier):
     def notify(self, context: Context) -> None:
         """Send the rendered message to the rendered contacts (called by Airflow with the context)."""
         from airflow_provider_cellcast.hooks.cellcast import CellcastHook
-        from airflow_provider_cellcast.validation import validate_contacts
 
-        numbers = validate_contacts(self.contacts, "contacts")
         hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
         try:
-            result = hook.send_sms(self.message, numbers, sender=self.sender or None)
+            # The hook checks the rendered values and never repeats a send that may have been queued.
+            result = hook.send_sms(self.message, self.contacts, sender=self.sender or None)
         finally:
             hook.close()
         skipped = len(result["invalid_contacts"]) + len(result["unsubscribed_contacts"])
         self.log.info(
             "Cellcast SMS notification queued for %d of %d contact(s)%s",
             len(result["message_ids"]),
-            len(numbers),
+            len(result["message_ids"]) + skipped,
             f"; {skipped} invalid or unsubscribed skipped" if skipped else "",
         )
 

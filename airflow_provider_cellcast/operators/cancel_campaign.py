@@ -16,7 +16,7 @@ from airflow.sdk import BaseOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_cellcast.hooks.cellcast import CancelOutcome, CancelResult, CellcastHook
+    from airflow_provider_cellcast.hooks.cellcast import CancelAttempt, CancelResult, CellcastHook
 
 #: Failed IDs named in a batch failure text; the full list is in the ``results`` XCom.
 _FAILED_IDS_SHOWN = 10
@@ -112,24 +112,24 @@ class CellcastCancelCampaignOperator(BaseOperator):
                 )
         failures = [outcome for outcome in outcomes if outcome.error is not None]
         if failures:
-            raise _failure(failures, results, single=single)
+            raise _batch_failure(failures, results, single=single)
         self.log.info("All %d message(s) are cancelled", len(results))
         return results[0] if single else results
 
 
-def _failure(failures: list[CancelOutcome], results: list[CancelResult], *, single: bool) -> Exception:
+def _batch_failure(failures: list[CancelAttempt], results: list[CancelResult], *, single: bool) -> Exception:
     """The exception that fails the task: the typed error itself for one ID, a summary for a batch."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_provider_cellcast.exceptions import CellcastBatchError, CellcastPermanentBatchError
+    from airflow_provider_cellcast.texts import first_and_more
 
     errors = [outcome.error for outcome in failures if outcome.error is not None]
     if single or len(results) == 1:
         return errors[0]
-    shown = ", ".join(outcome.message_id for outcome in failures[:_FAILED_IDS_SHOWN])
-    more = f" and {len(failures) - _FAILED_IDS_SHOWN} more" if len(failures) > _FAILED_IDS_SHOWN else ""
+    shown = first_and_more([outcome.message_id for outcome in failures], _FAILED_IDS_SHOWN)
     text = (
-        f"{len(failures)} of {len(results)} message IDs could not be cancelled: {shown}{more}. "
+        f"{len(failures)} of {len(results)} message IDs could not be cancelled: {shown}. "
         f"First error: {errors[0]}. Every ID's outcome is in the XCom 'results'."
     )
     # Retrying the task helps only if some failure may be temporary.

@@ -1,65 +1,26 @@
 """Send or schedule a Cellcast SMS campaign.
 
-DAG files import this module at every parse: it imports only ``airflow.sdk``, the provider's
-exceptions and standard-library modules at module level; the hook (and with it the http provider
-and ``requests``) is imported when the task runs.
+DAG files import this module at every parse: it imports only Airflow's operator base class and
+standard-library modules at module level; the hook (and with it the http provider and
+``requests``) is imported when the task runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-
-from airflow_provider_cellcast.exceptions import (
-    CellcastConnectionError,
-    CellcastError,
-    CellcastPartialSendError,
-    CellcastSendConnectionLostError,
-    CellcastSendOutcomeUnknownError,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_cellcast.hooks.cellcast import CellcastHook, SendResult
 
-#: A ``schedule_at`` this far in the past is refused: Cellcast would send the campaign at once,
-#: which is what a late retry, a cleared task or a backfill must not do by accident.
-PAST_SCHEDULE_GRACE = timedelta(minutes=1)
 #: Masked numbers listed per category in the task log; the full (masked) lists are in XCom.
 _NUMBERS_SHOWN = 20
-
-
-def _uncertain(error: CellcastError) -> CellcastError | None:
-    """The fail-fast error for a send whose outcome is unknown, or ``None`` if nothing was queued.
-
-    Certainly nothing was queued after a refusal Cellcast stated (4xx, 401, 429, ``status:
-    false``) or a connection that was never established. A broken connection after sending, any
-    5xx (a proxy's 502/504 often hides a request the service carried out) and an unreadable answer
-    leave the outcome unknown.
-    """
-    from airflow_provider_cellcast.exceptions import CellcastInvalidResponseError, CellcastServerError
-
-    advice = (
-        "The request reached Cellcast, so the messages may have been queued even though no usable "
-        "answer came back. The task is failed without retries so that the campaign is not sent "
-        "twice: check the Cellcast dashboard (or the message report) before sending again."
-    )
-    common: dict[str, Any] = {"status_code": error.status_code, "api_message": error.api_message}
-    if isinstance(error, CellcastConnectionError) and error.request_sent:
-        return CellcastSendConnectionLostError(f"{error}. {advice}", request_sent=True, **common)
-    if isinstance(error, CellcastServerError | CellcastInvalidResponseError):
-        return CellcastSendOutcomeUnknownError(f"{error}. {advice}", **common)
-    return None
-
-
-def _shown(numbers: list[str]) -> str:
-    more = f" and {len(numbers) - _NUMBERS_SHOWN} more" if len(numbers) > _NUMBERS_SHOWN else ""
-    return ", ".join(numbers[:_NUMBERS_SHOWN]) + more
 
 
 class CellcastSendSmsOperator(BaseOperator):
@@ -72,7 +33,9 @@ class CellcastSendSmsOperator(BaseOperator):
     the key ``send_result``. Invalid and unsubscribed contacts are logged as counts and masked
     numbers only. More than 1,000 contacts are sent in several requests.
 
-    **A send is not idempotent**, so this operator is careful about repeating one:
+    **A send is not idempotent**, so this operator (through the hook's
+    :meth:`~airflow_provider_cellcast.hooks.cellcast.CellcastHook.send_sms`) is careful about
+    repeating one:
 
     * ``retries`` defaults to ``0``, even when the DAG's ``default_args`` set retries for every
       task: a blanket retry policy is exactly what would resend a campaign. Pass ``retries=`` to
@@ -162,8 +125,10 @@ class CellcastSendSmsOperator(BaseOperator):
         from airflow_provider_cellcast.settings import checked_hook_params
 
         self.hook_params = checked_hook_params(hook_params)
-        if schedule_at is not None and delay_ms is not None:
-            raise ValueError("CellcastSendSmsOperator: give schedule_at or delay_ms, not both")
+        from airflow_provider_cellcast.validation import refuse_schedule_and_delay
+
+        # Both are given as arguments, not only rendered: say so when the DAG file is parsed.
+        refuse_schedule_and_delay(schedule_at, delay_ms)
 
     @cached_property
     def hook(self) -> CellcastHook:
@@ -172,88 +137,33 @@ class CellcastSendSmsOperator(BaseOperator):
 
         return CellcastHook(self.cellcast_conn_id, **self.hook_params)
 
-    def _schedule_at(self, now: datetime) -> str | None:
-        """The rendered ``schedule_at`` as Cellcast's UTC text, refusing one in the past."""
-        from airflow_provider_cellcast.exceptions import CellcastInputError
-        from airflow_provider_cellcast.validation import format_schedule_at
-
-        value = self.schedule_at
-        if value is None:
-            return None
-        if isinstance(value, timedelta):
-            value = now + value
-        text = format_schedule_at(value, "schedule_at")
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if when < now - PAST_SCHEDULE_GRACE:
-            raise CellcastInputError(
-                "schedule_at",
-                self.schedule_at,
-                f"schedule_at {text} is in the past (now {format_schedule_at(now)}): Cellcast would send "
-                "the campaign at once. Give a future time, or no schedule_at to send now.",
-            )
-        return text
-
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_cellcast.exceptions import CellcastInputError
-        from airflow_provider_cellcast.validation import validate_contacts, validate_delay_ms
+        from airflow_provider_cellcast.exceptions import CellcastPartialSendError
 
-        # Validate every rendered value before the connection is even read.
-        if not isinstance(self.message, str) or not self.message.strip():
-            raise CellcastInputError("message", self.message, "message must be a non-empty text")
-        numbers = validate_contacts(self.contacts, "contacts")
-        schedule_at = self._schedule_at(datetime.now(timezone.utc))
-        delay_ms = None if self.delay_ms is None else validate_delay_ms(self.delay_ms, "delay_ms")
-        country_code = self.country_code
-        if country_code is not None:
-            if isinstance(country_code, bool) or not str(country_code).strip().isdigit():
-                raise CellcastInputError("country_code", country_code, "country_code must be a number such as 61")
-            country_code = int(country_code)
-
-        when = f"scheduled for {schedule_at}" if schedule_at else (f"after {delay_ms} ms" if delay_ms else "now")
-        self.log.info(
-            "Sending an SMS to %d contact(s) %s through connection %r", len(numbers), when, self.cellcast_conn_id
-        )
         try:
             result = self.hook.send_sms(
                 self.message,
-                numbers,
+                self.contacts,
                 sender=self.sender or None,
-                schedule_at=schedule_at,
-                delay_ms=delay_ms,
-                country_code=country_code,
+                schedule_at=self.schedule_at,
+                delay_ms=self.delay_ms,
+                country_code=self.country_code,
                 custom_string=self.custom_string or None,
             )
-        except CellcastError as error:
-            failure = self._failure(context, error)
-            if failure is error:
-                raise
-            raise failure from error
+        except CellcastPartialSendError as error:
+            # What the earlier requests queued must not be lost with the failure.
+            context["ti"].xcom_push(key="send_result", value=error.partial_result)
+            self._log_result(error.partial_result)  # type: ignore[arg-type]
+            raise
         finally:
             self.hook.close()
         context["ti"].xcom_push(key="send_result", value=dict(result))
         self._log_result(result)
         return list(result["message_ids"])
 
-    def _failure(self, context: Context, error: CellcastError) -> CellcastError:
-        """The exception that fails the task; pushes whatever was queued before it."""
-        partial: SendResult | None = error.partial_result  # type: ignore[assignment]
-        if partial:
-            context["ti"].xcom_push(key="send_result", value=dict(partial))
-            self._log_result(partial)
-            also = " (its messages may have been queued too)" if _uncertain(error) else ""
-            failure = CellcastPartialSendError(
-                f"Only part of the send went through: {len(partial['message_ids'])} message(s) were queued "
-                f"before a later request failed{also}: {error}. The queued message IDs are in the XCom "
-                "'send_result' and were not cancelled. The task is failed without retries so that they "
-                "are not sent twice.",
-                status_code=error.status_code,
-                api_message=error.api_message,
-            )
-            failure.partial_result = dict(partial)
-            return failure
-        return _uncertain(error) or error
-
     def _log_result(self, result: SendResult) -> None:
+        from airflow_provider_cellcast.texts import first_and_more
+
         if result["message_ids"]:
             self.log.info("Cellcast queued %d message(s)", len(result["message_ids"]))
         else:
@@ -263,11 +173,11 @@ class CellcastSendSmsOperator(BaseOperator):
             self.log.warning(
                 "%d invalid contact(s) skipped by Cellcast: %s",
                 len(result["invalid_contacts"]),
-                _shown(result["invalid_contacts"]),
+                first_and_more(result["invalid_contacts"], _NUMBERS_SHOWN),
             )
         if result["unsubscribed_contacts"]:
             self.log.warning(
                 "%d unsubscribed contact(s) skipped by Cellcast: %s",
                 len(result["unsubscribed_contacts"]),
-                _shown(result["unsubscribed_contacts"]),
+                first_and_more(result["unsubscribed_contacts"], _NUMBERS_SHOWN),
             )

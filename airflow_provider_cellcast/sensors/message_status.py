@@ -1,7 +1,7 @@
 """Wait until Cellcast messages reach a status (delivered, canceled, scheduled...).
 
-DAG files import this module at every parse: it imports ``airflow.sdk`` and the standard-library
-status rules only; the hook and the trigger are imported when the task runs.
+DAG files import this module at every parse: it imports Airflow's sensor base class and the status
+rules (:mod:`airflow_provider_cellcast.statuses`) only; the hook and the trigger are imported when the task runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_cellcast.sensors.status_rules import (
+from airflow_provider_cellcast.statuses import (
     DEFAULT_FAILURE_STATUSES,
     StatusCheck,
     StatusRules,
@@ -153,10 +153,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_cellcast.sensors.status_rules import check_messages
-
         try:
-            check: StatusCheck = check_messages(self.hook, self._message_ids(), self.rules, self._known)
+            check: StatusCheck = self.hook.check_statuses(self._message_ids(), self.rules, self._known)
         finally:
             self.hook.close()
         self._known = check.statuses

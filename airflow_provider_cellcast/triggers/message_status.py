@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_cellcast.sensors.status_rules import StatusCheck, StatusRules, check_messages, failure_text
+from airflow_provider_cellcast.statuses import StatusCheck, StatusRules, failure_text
 
 
 class CellcastMessageStatusTrigger(BaseTrigger):
@@ -105,7 +105,7 @@ class CellcastMessageStatusTrigger(BaseTrigger):
             while True:
                 rounds += 1
                 try:
-                    check: StatusCheck = await asyncio.to_thread(check_messages, hook, self.message_ids, rules, known)
+                    check: StatusCheck = await asyncio.to_thread(hook.check_statuses, self.message_ids, rules, known)
                 except CellcastError as error:
                     yield TriggerEvent(
                         {

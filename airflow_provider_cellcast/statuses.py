@@ -1,20 +1,20 @@
-"""When is a Cellcast message "there", and when will it never get there: the rules, stated once.
+"""Cellcast's message statuses, and when a message is "there" or will never get there: stated once.
 
-The status sensor (poke and reschedule modes) and its trigger (deferrable mode) both decide with
-:class:`StatusRules` and poll with :func:`check_messages`, so the three modes cannot disagree.
-Standard library only at module level: DAG files import the sensor, and the sensor imports this.
+The vocabulary (known statuses, spellings, which statuses a cancel can still change) and the
+rules the status sensor (poke and reschedule modes) and its trigger (deferrable mode) decide with,
+so that the three modes and the hook's cancel cannot disagree. No I/O here: the hook looks the
+statuses up (:meth:`~airflow_provider_cellcast.hooks.cellcast.CellcastHook.check_statuses`).
+Imports only the provider's exceptions, so that DAG files importing the sensor stay light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from airflow_provider_cellcast.exceptions import CellcastInputError
-
-if TYPE_CHECKING:
-    from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+from airflow_provider_cellcast.texts import first_and_more
 
 #: Statuses Cellcast reports (docs and live data), in canonical spelling.
 KNOWN_STATUSES: frozenset[str] = frozenset(
@@ -26,6 +26,10 @@ STATUS_ALIASES: Mapping[str, str] = {"delievered": "delivered", "cancelled": "ca
 DEFAULT_FAILURE_STATUSES: frozenset[str] = frozenset({"failed", "rejected", "expired", "blocked"})
 #: Pseudo-status for an ID Cellcast does not know on this account.
 NOT_FOUND = "not_found"
+#: The status of a scheduled message that was cancelled (Cellcast's spelling).
+CANCELED = "canceled"
+#: The only status a cancel can still change.
+CANCELABLE = "scheduled"
 
 _OUTCOMES_AFTER_SENDING = frozenset({"sent", "delivered", "failed", "rejected", "expired", "blocked"})
 #: Statuses a message in a given status may still reach (itself included). A status missing here
@@ -153,44 +157,15 @@ class StatusCheck:
         return f"{len(self.done)} done, {len(self.waiting)} waiting, {len(self.failed)} failed"
 
 
-def check_messages(
-    hook: CellcastHook,
-    message_ids: Iterable[str],
-    rules: StatusRules,
-    known: Mapping[str, str] | None = None,
-) -> StatusCheck:
-    """Look up every ID not already done and classify it with ``rules``.
-
-    ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not asked
-    about again (a campaign of many messages costs fewer requests per round as it progresses).
-    Errors other than "message not found" propagate as the hook's typed
-    :class:`~airflow_provider_cellcast.exceptions.CellcastError`.
-    """
-    from airflow_provider_cellcast.exceptions import CellcastMessageNotFoundError
-
-    known = known or {}
-    check = StatusCheck()
-    for message_id in message_ids:
-        status = known.get(message_id)
-        if status is None or rules.verdict(status) != "done":
-            try:
-                status = normalise_status(hook.get_message(message_id).get("status"))
-            except CellcastMessageNotFoundError:
-                status = NOT_FOUND
-        check.statuses[message_id] = status
-        getattr(check, rules.verdict(status)).append(message_id)
-    return check
-
-
 #: Failing IDs named in one error text; every status is in the ``statuses`` XCom.
 _SHOWN = 10
 
 
 def failure_text(check: StatusCheck, rules: StatusRules) -> str:
     """The error text naming failed IDs and their statuses."""
-    shown = "; ".join(f"{mid}: {rules.explain(check.statuses[mid])}" for mid in check.failed[:_SHOWN])
-    more = f"; and {len(check.failed) - _SHOWN} more" if len(check.failed) > _SHOWN else ""
+    named = [f"{mid}: {rules.explain(check.statuses[mid])}" for mid in check.failed]
     return (
         f"{len(check.failed)} of {len(check.statuses)} Cellcast message(s) will not reach "
-        f"{rules.describe_targets()}: {shown}{more}. Every ID's status is in the XCom 'statuses'."
+        f"{rules.describe_targets()}: {first_and_more(named, _SHOWN, separator='; ')}. "
+        "Every ID's status is in the XCom 'statuses'."
     )
