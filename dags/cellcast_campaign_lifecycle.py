@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_cellcast.notifications.cellcast import CellcastNotifier
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator

@@ -10,7 +10,7 @@ The ``message_id`` may also be a list of IDs, to cancel a whole campaign in one 
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
 from airflow_provider_cellcast.validation import MESSAGE_ID_FORM_PATTERN, MESSAGE_TYPES

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
 from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk.log import mask_secret
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_cellcast import DEFAULT_BASE_URL, __version__
+from airflow_provider_cellcast._compat import mask_secret
 from airflow_provider_cellcast.envelope import Envelope, parse_response
 from airflow_provider_cellcast.exceptions import (
     CellcastAuthenticationError,
@@ -181,6 +181,53 @@ class CellcastHook(HttpHook):
         self._sleep = sleep
         self._settings_overrides = settings_overrides
         self._session: requests.Session | None = None
+
+    # -- connection form of Airflow 2.11-3.1 (3.2+ reads get_provider_info() and skips these) ----------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields: the provider info's ``ui-field-behaviour``."""
+        from airflow_provider_cellcast import get_provider_info
+
+        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+        return {
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields as WTForms fields, built from the provider info's ``conn-fields``.
+
+        Same names, labels and descriptions. Airflow before 3.2 accepts only string, integer,
+        password and boolean fields, so fractional numbers are text fields: the hook's settings
+        check every value (and name the field) when a task uses the connection.
+        """
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        from airflow_provider_cellcast import get_provider_info
+
+        widgets: dict[str, Any] = {}
+        for name, spec in get_provider_info()["connection-types"][0]["conn-fields"].items():
+            schema = spec["schema"]
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            label, description = lazy_gettext(spec["label"]), spec["description"]
+            if "boolean" in types:
+                widgets[name] = BooleanField(label, description=description, default=schema.get("default", False))
+            elif "integer" in types:
+                limits = NumberRange(min=schema.get("minimum"), max=schema.get("maximum"))
+                widgets[name] = IntegerField(
+                    label, validators=[Optional(), limits], widget=BS3TextFieldWidget(), description=description
+                )
+            else:
+                widgets[name] = StringField(
+                    label, validators=[Optional()], widget=BS3TextFieldWidget(), description=description
+                )
+        return widgets
 
     # -- connection and session ---------------------------------------------------------------------
 

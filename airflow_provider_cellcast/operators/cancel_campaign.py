@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cellcast.hooks.cellcast import CancelAttempt, CancelResult, CellcastHook
 
@@ -119,7 +119,7 @@ class CellcastCancelCampaignOperator(BaseOperator):
 
 def _batch_failure(failures: list[CancelAttempt], results: list[CancelResult], *, single: bool) -> Exception:
     """The exception that fails the task: the typed error itself for one ID, a summary for a batch."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowFailException
 
     from airflow_provider_cellcast.exceptions import CellcastBatchError, CellcastPermanentBatchError
     from airflow_provider_cellcast.texts import first_and_more

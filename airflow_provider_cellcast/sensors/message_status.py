@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_cellcast.statuses import (
     DEFAULT_FAILURE_STATUSES,
@@ -21,7 +21,7 @@ from airflow_provider_cellcast.statuses import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_cellcast.hooks.cellcast import CellcastHook
 
@@ -151,7 +151,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowFailException
 
         try:
             check: StatusCheck = self.hook.check_statuses(self._message_ids(), self.rules, self._known)
@@ -170,7 +170,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, str]:
         """Resume after the trigger fired: return the statuses, or fail the way poke mode would."""
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
         statuses: dict[str, str] = dict(event.get("statuses") or {})
         outcome = event.get("status")

@@ -92,7 +92,7 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         # while a round runs (a few GETs), which the triggerer's default thread pool absorbs.
         # The hook's connection lookup from that thread goes through the triggerer's comms,
         # which supports calls from threads other than the event loop's.
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowFailException
 
         from airflow_provider_cellcast.exceptions import CellcastError
         from airflow_provider_cellcast.hooks.cellcast import CellcastHook
