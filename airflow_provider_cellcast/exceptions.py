@@ -121,6 +121,14 @@ class CellcastMessageNotCancellableError(CellcastUnsuccessfulError, AirflowFailE
         self.sent_at = sent_at
 
 
+class CellcastReferenceNotFoundError(CellcastError, AirflowFailException):
+    """No message (in the status asked for) carries the campaign reference."""
+
+    def __init__(self, text: str, *, reference: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.reference = reference
+
+
 class CellcastBatchError(CellcastError):
     """Some message IDs of a batch failed; ``results`` holds the outcome of every ID."""
 
@@ -142,6 +150,23 @@ class CellcastSendOutcomeUnknownError(CellcastError, AirflowFailException):
     """
 
     request_sent = True
+
+
+class CellcastSendRecoverableError(CellcastError):
+    """A send reached Cellcast and its answer was lost, but its reference is unique to the task.
+
+    Unlike :class:`CellcastSendOutcomeUnknownError` Airflow may retry it (with the task's
+    ``retries``): the retry first looks the reference up and adopts what the lost request queued,
+    and sends only if nothing was queued.
+
+    :ivar reference: the ``customString`` the send was tagged with.
+    """
+
+    request_sent = True
+
+    def __init__(self, text: str, *, reference: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.reference = reference
 
 
 class CellcastSendConnectionLostError(CellcastSendOutcomeUnknownError, CellcastConnectionError):

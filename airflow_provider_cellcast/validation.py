@@ -84,7 +84,9 @@ def _list_in_string(value: str) -> str | list[Any]:
 def validate_message_ids(value: Any, field: str = "message_id") -> list[str]:
     """Validate one ID or a collection of IDs; return them canonical, de-duplicated, in input order.
 
-    A string holding a rendered list (``"['675...', '676...']"``) counts as that list.
+    A string holding a rendered list (``"['675...', '676...']"``) counts as that list, and so does
+    text with several IDs one per line or separated by commas, semicolons or spaces (as pasted
+    into a trigger form).
 
     Every entry is checked before the first error is raised, so that one error names every bad
     entry at once.
@@ -92,7 +94,11 @@ def validate_message_ids(value: Any, field: str = "message_id") -> list[str]:
     if isinstance(value, str):
         value = _list_in_string(value)
         if isinstance(value, str):
-            return [validate_message_id(value, field)]
+            # Pasted into a form: one per line, or separated by commas, semicolons or spaces.
+            parts = [part for part in re.split(r"[\s,;]+", value) if part]
+            if len(parts) <= 1:
+                return [validate_message_id(value, field)]
+            value = parts
     if isinstance(value, dict) or not isinstance(value, Iterable):
         raise CellcastInputError(
             field,
@@ -242,3 +248,12 @@ def validate_country_code(value: Any, field: str = "country_code") -> int | None
     if isinstance(value, bool) or not str(value).strip().isdigit():
         raise CellcastInputError(field, value, f"{field} must be a number such as 61")
     return int(value)
+
+
+def validate_reference(value: Any, field: str = "custom_string") -> str:
+    """A campaign reference (Cellcast's ``customString``): one line of non-blank text."""
+    if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
+        raise CellcastInputError(
+            field, value, f"{field} must be one line of text naming a campaign (Cellcast's customString)"
+        )
+    return value.strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -25,6 +25,7 @@ from airflow_provider_cellcast.exceptions import (
     CellcastConfigurationError,
     CellcastConnectionError,
     CellcastError,
+    CellcastInputError,
     CellcastInvalidResponseError,
     CellcastMessageNotCancellableError,
     CellcastMessageNotFoundError,
@@ -32,10 +33,11 @@ from airflow_provider_cellcast.exceptions import (
     CellcastRateLimitError,
     CellcastSendConnectionLostError,
     CellcastSendOutcomeUnknownError,
+    CellcastSendRecoverableError,
     CellcastServerError,
     CellcastUnsuccessfulError,
 )
-from airflow_provider_cellcast.ratelimit import RequestPacer
+from airflow_provider_cellcast.ratelimit import Pacer, build_pacer
 from airflow_provider_cellcast.settings import CellcastSettings
 from airflow_provider_cellcast.statuses import (
     CANCELABLE,
@@ -54,6 +56,7 @@ from airflow_provider_cellcast.validation import (
     validate_message_id,
     validate_message_text,
     validate_message_type,
+    validate_reference,
     validate_send_timing,
 )
 
@@ -62,6 +65,9 @@ SEND_SMS_ENDPOINT = "/api/v1/gateway"
 MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
 TOKEN_VERIFY_ENDPOINT = "/api/v1/user/token/verify"
 ACCOUNT_ENDPOINT = "/api/v1/apiClient/account"
+
+#: Messages per page when listing by reference: well inside any page size a list API allows.
+LIST_PAGE_SIZE = 100
 
 #: What happened to one message ID a cancel was asked for (the word "outcome" in logs and docs).
 Outcome = Literal["cancelled", "already_cancelled", "failed"]
@@ -78,6 +84,10 @@ class SendResult(TypedDict):
     queued: list[dict[str, str]]
     invalid_contacts: list[str]
     unsubscribed_contacts: list[str]
+    #: The ``customString`` the messages carry, if any.
+    reference: str | None
+    #: True when the messages were found by their reference on a retry instead of being sent.
+    adopted: bool
 
 
 class CancelResult(TypedDict):
@@ -323,8 +333,15 @@ class CellcastHook(HttpHook):
             self._session = None
 
     @cached_property
-    def _pacer(self) -> RequestPacer:
-        return RequestPacer(self.settings.requests_per_second, sleep=self._sleep)
+    def _pacer(self) -> Pacer:
+        # Shared by every task of the account through Redis when rate_limit_redis_conn_id is set.
+        return build_pacer(
+            self.settings,
+            base_url=self.api_base_url,
+            token=(self.connection.password or "").strip(),
+            sleep=self._sleep,
+            log=self.log,
+        )
 
     # -- one request ----------------------------------------------------------------------------------
 
@@ -546,6 +563,72 @@ class CellcastHook(HttpHook):
             message_id=message_id,
         )
 
+    def list_messages(
+        self,
+        *,
+        custom_string: str | None = None,
+        status: str | None = None,
+        message_type: str | None = None,
+        page_size: int = LIST_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Messages of the account, page after page (``GET /api/v2/report/message``).
+
+        Filters are sent as Cellcast's query (``customString``, ``status``, ``campType``) and
+        checked again on every item, so that a service that ignored a filter costs pages, never a
+        wrong answer. A generator: memory stays one page, whatever the campaign's size.
+        """
+        params: dict[str, Any] = {"limit": page_size}
+        if custom_string is not None:
+            params["customString"] = custom_string
+        if status is not None:
+            params["status"] = status
+        if message_type is not None:
+            params["campType"] = message_type
+        page = 1
+        while True:
+            what = f"message list page {page}"
+            data = self.request("GET", MESSAGE_REPORT_ENDPOINT, params={**params, "page": page}, what=what).data
+            items = data.get("items") if isinstance(data, Mapping) else None
+            if not isinstance(items, list):
+                raise CellcastInvalidResponseError(f"Cellcast answered the {what} without an items list")
+            for item in items:
+                if not isinstance(item, Mapping):
+                    continue
+                if custom_string is not None and item.get("customString") != custom_string:
+                    continue
+                if status is not None and normalise_status(item.get("status")) != normalise_status(status):
+                    continue
+                yield dict(item)
+            if not items or not data.get("hasNextPage"):
+                return
+            page += 1
+
+    def message_ids_by_reference(
+        self, custom_string: str, *, status: str | None = None, message_type: str | None = None
+    ) -> list[str]:
+        """IDs of the messages carrying a reference (optionally in one status, of one type), all pages.
+
+        Every page is read before the caller acts: cancelling shrinks a list filtered on
+        ``scheduled``, and paging through a list that shrinks skips entries.
+        """
+        reference = validate_reference(custom_string)
+        if message_type is not None:
+            message_type = validate_message_type(message_type)
+        found = self.list_messages(custom_string=reference, status=status, message_type=message_type)
+        return list(dict.fromkeys(str(item["_id"]) for item in found if isinstance(item.get("_id"), str)))
+
+    def find_sent_by_reference(self, custom_string: str) -> SendResult | None:
+        """What earlier sends with this reference queued, as a :class:`SendResult`; ``None`` if nothing."""
+        reference = validate_reference(custom_string)
+        result = _empty_send_result(reference)
+        result["adopted"] = True
+        for item in self.list_messages(custom_string=reference):
+            message_id = item.get("_id")
+            if isinstance(message_id, str) and message_id not in result["message_ids"]:
+                result["message_ids"].append(message_id)
+                result["queued"].append({"message_id": message_id, "contact": mask_phone(item.get("receiver", ""))})
+        return result if result["message_ids"] else None
+
     def check_statuses(
         self, message_ids: Iterable[str], rules: StatusRules, known: Mapping[str, str] | None = None
     ) -> StatusCheck:
@@ -579,6 +662,8 @@ class CellcastHook(HttpHook):
         delay_ms: int | None = None,
         country_code: int | str | None = None,
         custom_string: str | None = None,
+        recover_by_reference: bool = False,
+        adopt_existing: bool = False,
     ) -> SendResult:
         """Send or schedule an SMS to ``contacts`` (``POST /api/v1/gateway``).
 
@@ -601,6 +686,13 @@ class CellcastHook(HttpHook):
             ``timedelta`` from now; more than a minute in the past is refused. Sent as UTC ISO 8601.
         :param delay_ms: alternatively, a delay in milliseconds (at most 86,400,000).
         :param custom_string: a reference stored with every message (Cellcast's ``customString``).
+        :param recover_by_reference: ``custom_string`` is unique to this send (one task instance):
+            a single-request send (at most 1,000 contacts) whose answer was lost then raises the
+            retryable :class:`CellcastSendRecoverableError` instead of the never-retried
+            :class:`CellcastSendOutcomeUnknownError`.
+        :param adopt_existing: with ``recover_by_reference``, first look the reference up
+            (:meth:`find_sent_by_reference`): messages found are returned, marked ``adopted``, and
+            nothing is sent. The send operator sets it on every try after the first.
         """
         message = validate_message_text(message)
         numbers = validate_contacts(contacts)
@@ -612,8 +704,23 @@ class CellcastHook(HttpHook):
         country = validate_country_code(country_code)
         if country is not None:
             body["countryCode"] = country
-        if custom_string:
-            body["customString"] = custom_string
+        reference = validate_reference(custom_string) if custom_string else None
+        if recover_by_reference and reference is None:
+            raise CellcastInputError(
+                "custom_string", custom_string, "recover_by_reference needs a custom_string unique to the send"
+            )
+        if reference:
+            body["customString"] = reference
+        if adopt_existing and recover_by_reference and reference:
+            adopted = self.find_sent_by_reference(reference)
+            if adopted is not None:
+                self.log.warning(
+                    "Adopted %d message(s) that an earlier try queued with reference %r: not sending again",
+                    len(adopted["message_ids"]),
+                    reference,
+                )
+                return adopted
+            self.log.info("No message carries reference %r yet: the earlier try queued nothing; sending", reference)
         if schedule_text is not None:
             body["scheduleAt"] = schedule_text
         if delay is not None:
@@ -622,7 +729,8 @@ class CellcastHook(HttpHook):
         self.log.info(
             "Sending an SMS to %d contact(s) %s through connection %r", len(numbers), when, self.cellcast_conn_id
         )
-        total = SendResult(message_ids=[], queued=[], invalid_contacts=[], unsubscribed_contacts=[])
+        total = _empty_send_result(reference)
+        recoverable = recover_by_reference and len(numbers) <= MAX_CONTACTS_PER_REQUEST
         for start in range(0, len(numbers), MAX_CONTACTS_PER_REQUEST):
             chunk = numbers[start : start + MAX_CONTACTS_PER_REQUEST]
             what = f"SMS send to {len(chunk)} contact(s)"
@@ -632,7 +740,7 @@ class CellcastHook(HttpHook):
                 )
                 _merge_send(total, envelope.data, what)
             except CellcastError as error:
-                failure = self._send_failure(error, total)
+                failure = self._send_failure(error, total, reference if recoverable else None)
                 if failure is error:
                     raise
                 raise failure from error
@@ -644,7 +752,7 @@ class CellcastHook(HttpHook):
         )
         return total
 
-    def _send_failure(self, error: CellcastError, queued: SendResult) -> CellcastError:
+    def _send_failure(self, error: CellcastError, queued: SendResult, unique_reference: str | None) -> CellcastError:
         """The error a failed send request raises: ``error`` itself only if nothing can have been queued."""
         unknown = _outcome_unknown(error)
         if queued["message_ids"]:
@@ -665,6 +773,15 @@ class CellcastHook(HttpHook):
             )
         if not unknown:
             return error
+        if unique_reference:
+            return CellcastSendRecoverableError(
+                f"{error}. The request reached Cellcast, so the messages may have been queued. A retry of "
+                f"the task looks up reference {unique_reference!r} first: it adopts what was queued, and "
+                "sends only if nothing was.",
+                reference=unique_reference,
+                status_code=error.status_code,
+                api_message=error.api_message,
+            )
         advice = (
             "The request reached Cellcast, so the messages may have been queued even though no usable "
             "answer came back. Failed without retries so that the campaign is not sent twice: check "
@@ -835,6 +952,17 @@ def _result(
         "error": error,
         "status_code": status_code,
     }
+
+
+def _empty_send_result(reference: str | None) -> SendResult:
+    return SendResult(
+        message_ids=[],
+        queued=[],
+        invalid_contacts=[],
+        unsubscribed_contacts=[],
+        reference=reference,
+        adopted=False,
+    )
 
 
 def _outcome_unknown(error: CellcastError) -> bool:

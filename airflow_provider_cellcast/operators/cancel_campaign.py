@@ -48,7 +48,19 @@ class CellcastCancelCampaignOperator(BaseOperator):
                 message_type="sms",
             )
 
-    :param message_id: a message ID or a list of IDs (templated). Surrounding spaces are ignored.
+    A whole campaign can also be named by its **reference** (Cellcast's ``customString``, which
+    ``CellcastSendSmsOperator`` sets and logs): ``custom_string="..."`` lists every message of that
+    reference that is still ``scheduled`` (all pages of ``GET /api/v2/report/message``), then
+    cancels them the same way and logs how many it found. A reference that matches nothing fails
+    the task (:class:`~airflow_provider_cellcast.exceptions.CellcastReferenceNotFoundError`) unless
+    ``allow_nothing_to_cancel=True``.
+
+    :param message_id: a message ID or a list of IDs (templated), or text with several IDs one per
+        line or separated by commas or spaces. Surrounding spaces are ignored.
+    :param custom_string: instead of ``message_id``, a campaign reference (templated). Give exactly
+        one of the two (after rendering: an empty one counts as not given).
+    :param allow_nothing_to_cancel: with ``custom_string``, succeed (returning ``[]``) when no
+        scheduled message carries the reference.
     :param message_type: ``"sms"`` or ``"mms"``, any case (templated).
     :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
     :param hook_params: overrides of the connection's client settings for this task, e.g.
@@ -56,7 +68,7 @@ class CellcastCancelCampaignOperator(BaseOperator):
         (see :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
     """
 
-    template_fields: Sequence[str] = ("message_id", "message_type")
+    template_fields: Sequence[str] = ("message_id", "custom_string", "message_type")
     template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
     ui_color = "#FFE3C2"
     ui_fgcolor = "#3D2200"
@@ -64,15 +76,25 @@ class CellcastCancelCampaignOperator(BaseOperator):
     def __init__(
         self,
         *,
-        message_id: str | Sequence[str] | Any,
+        message_id: str | Sequence[str] | Any = None,
+        custom_string: str | None = None,
         message_type: str = "sms",
+        allow_nothing_to_cancel: bool = False,
         cellcast_conn_id: str = "cellcast_default",
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if (message_id is None) == (custom_string is None):
+            from airflow_provider_cellcast.exceptions import CellcastInputError
+
+            raise CellcastInputError(
+                "message_id", message_id, f"{self.task_id}: give message_id or custom_string, exactly one of them"
+            )
         self.message_id = message_id
+        self.custom_string = custom_string
         self.message_type = message_type
+        self.allow_nothing_to_cancel = allow_nothing_to_cancel
         self.cellcast_conn_id = cellcast_conn_id
         from airflow_provider_cellcast.settings import checked_hook_params
 
@@ -86,18 +108,20 @@ class CellcastCancelCampaignOperator(BaseOperator):
         return CellcastHook(self.cellcast_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> CancelResult | list[CancelResult]:
-        from airflow_provider_cellcast.validation import validate_message_ids, validate_message_type
+        from airflow_provider_cellcast.validation import validate_message_type
 
-        message_ids = validate_message_ids(self.message_id, "message_id")
         message_type = validate_message_type(self.message_type, "message_type")
-        single = len(message_ids) == 1 and isinstance(self.message_id, str)
-        self.log.info(
-            "Cancelling %d scheduled %s message(s) through connection %r",
-            len(message_ids),
-            message_type,
-            self.cellcast_conn_id,
-        )
         try:
+            message_ids, single = self._message_ids(message_type)
+            if not message_ids:
+                context["ti"].xcom_push(key="results", value=[])
+                return []
+            self.log.info(
+                "Cancelling %d scheduled %s message(s) through connection %r",
+                len(message_ids),
+                message_type,
+                self.cellcast_conn_id,
+            )
             outcomes = self.hook.cancel_scheduled_messages(message_ids, message_type)
         finally:
             self.hook.close()
@@ -115,6 +139,40 @@ class CellcastCancelCampaignOperator(BaseOperator):
             raise _batch_failure(failures, results, single=single)
         self.log.info("All %d message(s) are cancelled", len(results))
         return results[0] if single else results
+
+    def _message_ids(self, message_type: str) -> tuple[list[str], bool]:
+        """The rendered IDs, or those the reference names; and whether one ID was given as such."""
+        from airflow_provider_cellcast.exceptions import CellcastInputError, CellcastReferenceNotFoundError
+        from airflow_provider_cellcast.validation import validate_message_ids, validate_reference
+
+        # A trigger form may render both templates, one of them empty: what counts is what is set.
+        by_id = _is_set(self.message_id)
+        by_reference = _is_set(self.custom_string)
+        if by_id == by_reference:
+            raise CellcastInputError(
+                "message_id",
+                self.message_id,
+                "give message_id (one or more message IDs) or custom_string (a campaign reference), "
+                f"exactly one of them; got message_id={self.message_id!r}, custom_string={self.custom_string!r}",
+            )
+        if by_id:
+            message_ids = validate_message_ids(self.message_id, "message_id")
+            return message_ids, len(message_ids) == 1 and isinstance(self.message_id, str)
+        reference = validate_reference(self.custom_string, "custom_string")
+        message_ids = self.hook.message_ids_by_reference(reference, status="scheduled", message_type=message_type)
+        self.log.info("Found %d scheduled %s message(s) with reference %r", len(message_ids), message_type, reference)
+        if not message_ids and not self.allow_nothing_to_cancel:
+            raise CellcastReferenceNotFoundError(
+                f"No scheduled {message_type} message carries reference {reference!r}: nothing to cancel. Check the "
+                "reference (the send task logs it) and message_type; messages already sent or cancelled are not "
+                "listed. Set allow_nothing_to_cancel=True to count this as success.",
+                reference=reference,
+            )
+        return message_ids, False
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip()) and value not in ([], ())
 
 
 def _batch_failure(failures: list[CancelAttempt], results: list[CancelResult], *, single: bool) -> Exception:

@@ -21,6 +21,29 @@ if TYPE_CHECKING:
 
 #: Masked numbers listed per category in the task log; the full (masked) lists are in XCom.
 _NUMBERS_SHOWN = 20
+#: Longest derived reference; a longer one keeps its start and ends in a hash of the whole.
+_REFERENCE_MAX_LENGTH = 120
+
+
+def task_instance_reference(ti: Any) -> str:
+    """The campaign reference of a task instance: ``airflow/<dag_id>/<task_id>[/<map_index>]/<run_id>``.
+
+    Unique per task instance and the same on every try of it, so that a retry can find what an
+    earlier try queued. Readable, because people copy it from the log into the cancel form;
+    shortened with a hash when IDs are very long.
+    """
+    import hashlib
+
+    parts = [str(ti.dag_id), str(ti.task_id)]
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is not None and int(map_index) >= 0:
+        parts.append(str(map_index))
+    parts.append(str(ti.run_id))
+    text = "airflow/" + "/".join(parts)
+    if len(text) <= _REFERENCE_MAX_LENGTH:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{text[: _REFERENCE_MAX_LENGTH - 17]}~{digest}"
 
 
 class CellcastSendSmsOperator(BaseOperator):
@@ -40,12 +63,20 @@ class CellcastSendSmsOperator(BaseOperator):
     * ``retries`` defaults to ``0``, even when the DAG's ``default_args`` set retries for every
       task: a blanket retry policy is exactly what would resend a campaign. Pass ``retries=`` to
       this operator explicitly to opt in.
-    * Even then, only failures after which Cellcast certainly queued nothing are retryable (a
-      refusal such as HTTP 400/401/422/429, or a connection that was never established). When the
+    * Every send carries a **reference** (Cellcast's ``customString``) unique to the task
+      instance: ``custom_string`` when you give one (then keep it unique per task instance), else
+      ``airflow/<dag_id>/<task_id>[/<map_index>]/<run_id>`` (see :func:`task_instance_reference`),
+      logged and returned in ``send_result["reference"]``; paste it into the cancel DAG's form to
+      cancel the campaign.
+    * Failures after which Cellcast certainly queued nothing (a refusal such as HTTP
+      400/401/422/429, or a connection that was never established) are retried as usual. When the
       request reached Cellcast but its answer was lost (connection dropped, timeout, any 5xx,
-      unreadable answer), the task fails with :class:`CellcastSendOutcomeUnknownError` (for a lost
-      connection its subclass :class:`CellcastSendConnectionLostError`, a ``CellcastConnectionError``),
-      an ``AirflowFailException`` that Airflow never retries.
+      unreadable answer), the task fails with the retryable
+      :class:`~airflow_provider_cellcast.exceptions.CellcastSendRecoverableError`, and **every try
+      after the first looks the reference up before sending**: messages found are adopted (the
+      task succeeds with their IDs and logs that it adopted them), none found lets it send. A send
+      of more than 1,000 contacts (several requests) is not recoverable this way: its lost answer
+      fails with :class:`CellcastSendOutcomeUnknownError`, which Airflow never retries.
     * If a later request of a large send fails after earlier ones queued messages, what was queued
       is pushed to XCom ``send_result`` first and the task fails with
       :class:`CellcastPartialSendError`; nothing is lost, nothing is resent. A cleanup task with
@@ -83,8 +114,10 @@ class CellcastSendSmsOperator(BaseOperator):
         offset, or a ``timedelta`` from the moment the task runs. Sent to Cellcast as UTC.
     :param delay_ms: alternatively, a delay in milliseconds (at most 24 hours).
     :param country_code: Cellcast's ``countryCode`` for national numbers (e.g. ``61``).
-    :param custom_string: a reference stored with every message (templated), e.g. ``"{{ run_id }}"``;
-        Cellcast's message report can filter on it.
+    :param custom_string: the reference stored with every message (templated); it must be unique
+        to the task instance (it decides what a retry adopts). Default: derived from the task
+        instance (:func:`task_instance_reference`). Cellcast's message report filters on it, and
+        ``CellcastCancelCampaignOperator(custom_string=...)`` cancels by it.
     :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
     :param hook_params: overrides of the connection's client settings for this task (see
         :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
@@ -140,6 +173,10 @@ class CellcastSendSmsOperator(BaseOperator):
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_cellcast.exceptions import CellcastPartialSendError
 
+        ti = context["ti"]
+        reference = self.custom_string or task_instance_reference(ti)
+        try_number = int(getattr(ti, "try_number", 1) or 1)
+        self.log.info("Campaign reference (Cellcast customString): %s", reference)
         try:
             result = self.hook.send_sms(
                 self.message,
@@ -148,7 +185,9 @@ class CellcastSendSmsOperator(BaseOperator):
                 schedule_at=self.schedule_at,
                 delay_ms=self.delay_ms,
                 country_code=self.country_code,
-                custom_string=self.custom_string or None,
+                custom_string=reference,
+                recover_by_reference=True,
+                adopt_existing=try_number > 1,
             )
         except CellcastPartialSendError as error:
             # What the earlier requests queued must not be lost with the failure.
@@ -164,7 +203,13 @@ class CellcastSendSmsOperator(BaseOperator):
     def _log_result(self, result: SendResult) -> None:
         from airflow_provider_cellcast.texts import first_and_more
 
-        if result["message_ids"]:
+        if result.get("adopted"):
+            self.log.info(
+                "Adopted %d message(s) an earlier try queued with reference %s",
+                len(result["message_ids"]),
+                result.get("reference"),
+            )
+        elif result["message_ids"]:
             self.log.info("Cellcast queued %d message(s)", len(result["message_ids"]))
         else:
             # Not a failure (Cellcast accepted the request), but nobody will get this message.

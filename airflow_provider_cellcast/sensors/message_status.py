@@ -68,6 +68,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
             )
 
     :param message_id: a message ID or a list of IDs (templated), e.g. ``send.output``.
+    :param custom_string: instead of ``message_id``, a campaign reference (templated): every
+        message carrying it, listed once per try (``GET /api/v2/report/message``, all pages).
     :param target_status: a status or a collection of statuses that count as success
         (``"cancelled"`` and Cellcast's ``"delievered"`` are accepted spellings).
     :param failure_statuses: statuses that fail the task at once (default ``failed``,
@@ -80,7 +82,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         ``poke_interval`` unless that is given too.
     """
 
-    template_fields: Sequence[str] = ("message_id",)
+    template_fields: Sequence[str] = ("message_id", "custom_string")
     template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
     ui_color = "#E3F2D9"
     ui_fgcolor = "#1F3A10"
@@ -88,7 +90,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        message_id: str | Sequence[str] | Any,
+        message_id: str | Sequence[str] | Any = None,
+        custom_string: str | None = None,
         target_status: str | Collection[str] = "delivered",
         failure_statuses: Collection[str] | None = DEFAULT_FAILURE_STATUSES,
         cellcast_conn_id: str = "cellcast_default",
@@ -99,7 +102,14 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     ) -> None:
         kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(**kwargs)
+        if (message_id is None) == (custom_string is None):
+            from airflow_provider_cellcast.exceptions import CellcastInputError
+
+            raise CellcastInputError(
+                "message_id", message_id, f"{self.task_id}: give message_id or custom_string, exactly one of them"
+            )
         self.message_id = message_id
+        self.custom_string = custom_string
         # Not templated: checked here so that a misspelt status is a DAG import error, not a
         # sensor that waits for a status that never comes.
         self.rules = StatusRules.build(target_status, failure_statuses)
@@ -112,6 +122,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         self.deferrable = deferrable
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}
+        self._campaign_ids: list[str] | None = None
 
     @cached_property
     def hook(self) -> CellcastHook:
@@ -121,9 +132,23 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         return CellcastHook(self.cellcast_conn_id, **self.hook_params)
 
     def _message_ids(self) -> list[str]:
+        """The rendered IDs, or (looked up once per try) those of the campaign reference."""
         from airflow_provider_cellcast.validation import validate_message_ids
 
-        return validate_message_ids(self.message_id, "message_id")
+        if self.custom_string is None:
+            return validate_message_ids(self.message_id, "message_id")
+        if self._campaign_ids is None:
+            from airflow_provider_cellcast.exceptions import CellcastReferenceNotFoundError
+
+            self._campaign_ids = self.hook.message_ids_by_reference(self.custom_string)
+            self.log.info("Reference %r names %d message(s)", self.custom_string, len(self._campaign_ids))
+            if not self._campaign_ids:
+                raise CellcastReferenceNotFoundError(
+                    f"No Cellcast message carries reference {self.custom_string!r}: check the reference "
+                    "(the send task logs it) and the connection's account",
+                    reference=self.custom_string,
+                )
+        return self._campaign_ids
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
