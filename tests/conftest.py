@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# The Cellcast emulator's fixtures (cellcast_emulator, cellcast_connection_env, ...): an opt-in plugin.
+pytest_plugins = ["airflow_provider_cellcast.emulator.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="cellcast-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)

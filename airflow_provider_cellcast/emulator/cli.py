@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from airflow_provider_cellcast.emulator.app import create_app
     from airflow_provider_cellcast.emulator.middleware import quiet_drop_faults
-    from airflow_provider_cellcast.emulator.server import bind_socket, url_for
+    from airflow_provider_cellcast.emulator.network import bind_socket, url_for
 
     app = create_app(
         token=token,

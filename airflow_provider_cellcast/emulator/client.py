@@ -60,6 +60,8 @@ class EmulatorClient:
         emulator.inject_fault("status", status=503, retry_after=2, message_id=msg["_id"], count=1)
         ...  # run the DAG or hook under test
         assert emulator.message(msg["_id"])["status"] == "canceled"
+        assert emulator.request_count("/api/v1/gateway/cancelScheduleQuickMessage") == 2
+        assert emulator.rate_limited_count() == 0
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
@@ -273,6 +275,34 @@ class EmulatorClient:
     def clear_requests_log(self) -> None:
         """Empty the request journal."""
         self._call("DELETE", "/_emulator/requests")
+
+    def stats(self) -> dict[str, Any]:
+        """Request counters since the last reset (never truncated, unlike the journal).
+
+        ``{"requests": N, "by_path": {path: N}, "by_status": {"200": N, "429": N}, "rate_limited": N}``;
+        reports of every message count under ``/api/v2/report/message/{messageId}``.
+        """
+        result: dict[str, Any] = self._call("GET", "/_emulator/stats")
+        return result
+
+    def clear_stats(self) -> None:
+        """Zero the request counters (the journal stays)."""
+        self._call("DELETE", "/_emulator/stats")
+
+    def request_count(self, path: str) -> int:
+        """How many API requests arrived for ``path``, whatever their answer.
+
+        Example: ``emulator.request_count("/api/v1/gateway/cancelScheduleQuickMessage")``.
+        """
+        return int(self.stats()["by_path"].get(path, 0))
+
+    def status_count(self, status: int) -> int:
+        """How many API requests were answered with HTTP ``status`` (injected faults included)."""
+        return int(self.stats()["by_status"].get(str(status), 0))
+
+    def rate_limited_count(self) -> int:
+        """How many requests the rate limit refused with HTTP 429 (not counting injected 429 faults)."""
+        return int(self.stats()["rate_limited"])
 
     def configure(
         self,

@@ -1,8 +1,17 @@
-"""pytest fixtures for testing against the Cellcast emulator (registered through ``pytest11``).
+"""pytest fixtures for testing against the Cellcast emulator: an opt-in plugin.
 
-pytest loads this module in every project where the provider is installed, so it imports
-nothing heavy: the server parts load inside the fixtures. Disable it with
-``-p no:cellcast_emulator``.
+Installing the provider does not register it (no ``pytest11`` entry point: pytest runs of
+projects that do not use it never load it). Load it either way:
+
+* in the top-level ``conftest.py`` of your tests (pytest accepts ``pytest_plugins`` only there)::
+
+      pytest_plugins = ["airflow_provider_cellcast.emulator.pytest_plugin"]
+
+* or on the command line (or in ``addopts``)::
+
+      pytest -p airflow_provider_cellcast.emulator.pytest_plugin
+
+It imports nothing heavy: the server parts load inside the fixtures.
 
 Fixtures:
 

@@ -10,8 +10,6 @@ from emulator_helpers import Api, start_cli
 
 from airflow_provider_cellcast.emulator.server import CellcastEmulator
 
-_CLI_PROCESS = pytest.StashKey["subprocess.Popen[str]"]()
-
 
 def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
@@ -19,24 +17,10 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.communicate()
 
 
-@pytest.hookimpl(trylast=True)  # after -k and -m deselected items
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The command takes seconds to start (it imports Airflow): start it now, so that its start
-    # overlaps the tests that run before the CLI test instead of adding to the total.
-    if any(item.path.name == "test_emulator_subprocess_cli.py" for item in items):
-        config.stash[_CLI_PROCESS] = start_cli()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    process = config.stash.get(_CLI_PROCESS, None)
-    if process is not None:
-        _stop(process)
-
-
 @pytest.fixture
-def cli_process(request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[str]]:
-    """The emulator command, started during collection; killed after the test if still running."""
-    process = request.config.stash.get(_CLI_PROCESS, None) or start_cli()
+def cli_process() -> Iterator[subprocess.Popen[str]]:
+    """The emulator command, started for the test; killed after it if still running."""
+    process = start_cli()
     try:
         yield process
     finally:

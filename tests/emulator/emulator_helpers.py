@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -61,3 +63,11 @@ def start_cli() -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "CELLCAST_EMULATOR_TOKEN": CLI_TOKEN},
     )
+
+
+def emulator_command() -> list[str]:
+    """The ``cellcast-emulator`` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("cellcast-emulator")
+    found = str(script) if script.exists() else shutil.which("cellcast-emulator")
+    assert found, "the cellcast-emulator console script is not installed (pip install -e .)"
+    return [found]
