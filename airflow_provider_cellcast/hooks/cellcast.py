@@ -635,22 +635,30 @@ class CellcastHook(HttpHook):
         """Look up every ID not already done and classify it with ``rules`` (one polling round).
 
         ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not
-        asked about again, so a campaign costs fewer requests per round as it progresses. An ID
+        asked about again, so a campaign costs fewer requests per round as it progresses. IDs are
+        looked up concurrently at the account's pace (one round of N IDs takes about N /
+        ``requests_per_second``). An ID
         Cellcast does not know counts as ``not_found``; other errors propagate as typed
         :class:`CellcastError`.
         """
         known = known or {}
+        ids = list(message_ids)
+        statuses = {message_id: known.get(message_id) for message_id in ids}
+        to_ask = [mid for mid, status in statuses.items() if status is None or rules.verdict(status) != "done"]
+        for message_id, status in self._paced_map(self._current_status, to_ask, label="status check"):
+            statuses[message_id] = status
         check = StatusCheck()
-        for message_id in message_ids:
-            status = known.get(message_id)
-            if status is None or rules.verdict(status) != "done":
-                try:
-                    status = normalise_status(self.get_message(message_id).get("status"))
-                except CellcastMessageNotFoundError:
-                    status = NOT_FOUND
+        for message_id in ids:
+            status = statuses[message_id] or "unknown"
             check.statuses[message_id] = status
             getattr(check, rules.verdict(status)).append(message_id)
         return check
+
+    def _current_status(self, message_id: str) -> str:
+        try:
+            return normalise_status(self.get_message(message_id).get("status"))
+        except CellcastMessageNotFoundError:
+            return NOT_FOUND
 
     def send_sms(
         self,
@@ -867,31 +875,68 @@ class CellcastHook(HttpHook):
         message_type = validate_message_type(message_type)
         if not ids:
             return []
-        self.get_conn()  # resolve connection problems once, before starting workers
         outcomes: dict[str, CancelAttempt] = {}
-        workers = min(self.settings.max_concurrency, len(ids))
-        started = last_report = time.monotonic()
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cellcast-cancel") as pool:
-            pending: set[Future[CancelAttempt]] = {
-                pool.submit(self._attempt_cancel, message_id, message_type) for message_id in ids
-            }
-            while pending:
-                done, pending = wait(pending, timeout=progress_every, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()
-                    outcomes[outcome.message_id] = outcome
-                now = time.monotonic()
-                if len(ids) > 1 and (now - last_report >= progress_every or not pending):
-                    last_report = now
-                    failed = sum(1 for item in outcomes.values() if item.error is not None)
-                    self.log.info(
-                        "Cellcast cancel progress: %d/%d done, %d failed, %.1f requests/s",
-                        len(outcomes),
-                        len(ids),
-                        failed,
-                        len(outcomes) / max(now - started, 1e-9),
-                    )
+        for _, attempt in self._paced_map(
+            lambda message_id: self._attempt_cancel(message_id, message_type),
+            ids,
+            label="cancel",
+            progress_every=progress_every,
+            failed=lambda attempt: attempt.error is not None,
+        ):
+            outcomes[attempt.message_id] = attempt
         return [outcomes[message_id] for message_id in ids]
+
+    def _paced_map(
+        self,
+        call: Callable[[str], _T],
+        items: Sequence[str],
+        *,
+        label: str,
+        progress_every: float = 5.0,
+        failed: Callable[[_T], bool] = lambda _: False,
+    ) -> Iterator[tuple[str, _T]]:
+        """``call(item)`` for every item on ``max_concurrency`` threads at the account's pace.
+
+        Yields ``(item, result)`` as they complete. At most a few requests per worker are queued
+        at a time, so memory stays bounded whatever the number of items (100,000 IDs included).
+        Workers share the session, the pace (``requests_per_second``) and 429 pauses. Progress
+        is logged at most every ``progress_every`` seconds.
+        """
+        if not items:
+            return
+        self.get_conn()  # resolve connection problems once, before starting workers
+        workers = min(self.settings.max_concurrency, len(items))
+        window = workers * 4
+        pending_items = iter(items)
+        done_count = failed_count = 0
+        started = last_report = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"cellcast-{label}") as pool:
+            in_flight: dict[Future[_T], str] = {}
+            while True:
+                for item in pending_items:
+                    in_flight[pool.submit(call, item)] = item
+                    if len(in_flight) >= window:
+                        break
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, timeout=progress_every, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = in_flight.pop(future)
+                    result = future.result()
+                    done_count += 1
+                    failed_count += failed(result)
+                    yield item, result
+                now = time.monotonic()
+                if len(items) > 1 and (now - last_report >= progress_every or done_count == len(items)):
+                    last_report = now
+                    self.log.info(
+                        "Cellcast %s progress: %d/%d done, %d failed, %.1f requests/s",
+                        label,
+                        done_count,
+                        len(items),
+                        failed_count,
+                        done_count / max(now - started, 1e-9),
+                    )
 
     def _attempt_cancel(self, message_id: str, message_type: str) -> CancelAttempt:
         try:
