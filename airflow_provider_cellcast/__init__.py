@@ -85,6 +85,14 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Worker threads for bulk cancels (1 to 64). Empty: 8.",
                         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 64},
                     },
+                    "rate_limit_redis_conn_id": {
+                        "label": "Shared rate limit: Redis connection",
+                        "description": "ID of an Airflow Redis connection: every task, process and machine "
+                        "using this Cellcast account then shares one pace and one 429 pause through it "
+                        "(needs airflow-provider-cellcast[redis]). If Redis is unreachable the requests fail, "
+                        'unless the extra "rate_limit_redis_fallback" is "local". Empty: each task paces alone.',
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "allow_insecure_http": {
                         "label": "Allow plain HTTP",
                         "description": "Allow an http:// API base URL to a host other than localhost. The "

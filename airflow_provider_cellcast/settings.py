@@ -29,6 +29,12 @@ class CellcastSettings:
     :param max_concurrency: worker threads for bulk operations.
     :param allow_insecure_http: allow a plain ``http://`` base URL to a non-loopback host.
     :param verify: TLS verification: ``True``, ``False`` or a CA bundle path.
+    :param rate_limit_redis_conn_id: an Airflow Redis connection: when set, every task, process and
+        machine using the same Cellcast account (token and base URL) shares one pace and one 429
+        pause through it (needs ``airflow-provider-cellcast[redis]``); empty: each hook paces alone.
+    :param rate_limit_redis_fallback: what happens when that Redis cannot be reached: ``"fail"``
+        (the requests fail with an error naming the Redis connection) or ``"local"`` (log a
+        warning and pace within the task only).
     """
 
     timeout: float = 30.0
@@ -41,6 +47,8 @@ class CellcastSettings:
     max_concurrency: int = 8
     allow_insecure_http: bool = False
     verify: bool | str = True
+    rate_limit_redis_conn_id: str = ""
+    rate_limit_redis_fallback: str = "fail"
 
     @classmethod
     def from_extras(cls, extras: Mapping[str, Any], conn_id: str) -> CellcastSettings:
@@ -79,6 +87,11 @@ class CellcastSettings:
                     f"Cellcast setting {name}={getattr(self, name)!r} is out of range "
                     f"(max_concurrency 1-64, max_attempts >= 1, timeouts > 0, others >= 0)"
                 )
+        if self.rate_limit_redis_fallback not in ("fail", "local"):
+            raise CellcastConfigurationError(
+                f"Cellcast setting rate_limit_redis_fallback={self.rate_limit_redis_fallback!r} must be "
+                '"fail" or "local"'
+            )
 
 
 def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
@@ -91,6 +104,10 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
                 return raw
             text = str(raw).strip()
             return {"true": True, "false": False}.get(text.lower(), text)
+        if isinstance(default, str):
+            if not isinstance(raw, str):
+                raise TypeError(raw)
+            return raw.strip()
         if isinstance(default, bool):
             if isinstance(raw, bool):
                 return raw
