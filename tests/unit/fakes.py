@@ -9,10 +9,20 @@ if TYPE_CHECKING:
 
 
 class FakeTI:
-    """Records ``xcom_push`` calls; the only task-instance methods the code under test calls."""
+    """Records ``xcom_push`` calls; the task-instance fields and methods the code under test reads."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        dag_id: str = "dag",
+        task_id: str = "task",
+        run_id: str = "manual__1",
+        map_index: int = -1,
+        try_number: int = 1,
+    ) -> None:
         self.xcoms: dict[str, Any] = {}
+        self.dag_id, self.task_id, self.run_id = dag_id, task_id, run_id
+        self.map_index, self.try_number = map_index, try_number
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
