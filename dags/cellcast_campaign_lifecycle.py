@@ -2,14 +2,26 @@
 
 1. ``schedule_campaign`` schedules an SMS to the ``contacts`` an hour ahead and returns the
    message IDs (one per accepted contact); the full result, numbers masked, is in the XCom
-   ``send_result``.
+   ``send_result``. Every message carries the campaign's **reference** (Cellcast's
+   ``customString``), ``airflow/cellcast_campaign_lifecycle/schedule_campaign/<run_id>``: the task
+   log shows it ("Campaign reference (Cellcast customString): ..."), ``send_result["reference"]``
+   holds it, and Cellcast's reports list it. Paste it into the ``cellcast_cancel_campaign`` trigger
+   form to cancel the campaign by hand.
 2. ``wait_scheduled`` (sensor, poke mode) checks that Cellcast reports every message as
    ``scheduled``.
-3. ``cancel_campaign`` cancels every message ID from step 1.
+3. ``cancel_campaign`` cancels the campaign **by its reference**: every message of it that is
+   still scheduled (listed through Cellcast's message report, all pages), one ``results`` entry
+   each.
 4. ``confirm_canceled`` (sensor, deferrable) waits in the triggerer until every message is
    ``canceled``; a message that was sent or failed meanwhile fails it at once.
 
 Any failed task sends an SMS alert to ``alert_contacts`` through ``CellcastNotifier``.
+
+The send keeps ``retries=0`` (the operator's default). With ``retries`` set, a try whose answer was
+lost fails with a retryable error, and the retry looks the reference up and adopts what was
+queued instead of sending again. The reference is derived from the task instance on purpose: a
+``custom_string`` of your own must be unique per task instance too (``{{ run_id }}`` alone is not:
+another DAG's run can have the same run ID, and a retry would adopt its messages).
 """
 
 from __future__ import annotations
@@ -58,7 +70,7 @@ with DAG(
         contacts="{{ params.contacts }}",
         # Relative to the moment the task runs; an absolute time may be an aware datetime or ISO text.
         schedule_at=timedelta(hours=1),
-        custom_string="{{ run_id }}",
+        # No custom_string: the reference is derived from the task instance (unique, and logged).
     )
 
     wait_scheduled = CellcastMessageStatusSensor(
@@ -72,7 +84,9 @@ with DAG(
 
     cancel_campaign = CellcastCancelCampaignOperator(
         task_id="cancel_campaign",
-        message_id=schedule_campaign.output,
+        # By reference, as a person would from the cancel DAG's form; message_id=schedule_campaign.output
+        # cancels the same messages by ID.
+        custom_string="{{ ti.xcom_pull(task_ids='schedule_campaign', key='send_result')['reference'] }}",
         message_type="sms",
     )
 

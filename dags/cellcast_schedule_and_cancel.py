@@ -5,6 +5,11 @@ and returns the message IDs Cellcast gave (one per contact). It is the operator 
 not a hand-written ``@task``, that knows a send must not be repeated when its answer was lost.
 The cancel operator receives that list through XCom and cancels every message in one task; its
 ``results`` XCom shows the outcome of each ID.
+
+The send tags every message with a reference unique to the task instance (Cellcast's
+``customString``, ``airflow/cellcast_schedule_and_cancel/schedule_campaign/<run_id>``) and logs it:
+"Campaign reference (Cellcast customString): ...". Cancelling by that reference instead of by IDs
+is ``CellcastCancelCampaignOperator(custom_string=...)``, or the ``cellcast_cancel_campaign`` form.
 """
 
 from __future__ import annotations

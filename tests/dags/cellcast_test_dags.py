@@ -1,5 +1,8 @@
 """DAGs used only by the integration tests (bundle "tests").
 
+``cellcast_test_send_retried`` is a send with ``retries=2`` (a lost answer is retried and the retry
+adopts what was queued); ``cellcast_test_watch_reference`` a sensor watching a campaign by reference.
+
 ``cellcast_test_cancel`` is the example cancel DAG with one Airflow retry and no retry delay, and
 native rendering so that ``message_id`` may be a list: a test can tell "failed without retry"
 (one try) from "failed, so Airflow retried" (two tries) within one ``dag.test()``.
@@ -12,6 +15,8 @@ from datetime import timedelta
 from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
+from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator
+from airflow_provider_cellcast.sensors.message_status import CellcastMessageStatusSensor
 
 with DAG(
     dag_id="cellcast_test_cancel",
@@ -41,4 +46,39 @@ with DAG(
 
     CellcastCancelCampaignOperator.partial(task_id="cancel_each", message_type="sms").expand(
         message_id=message_ids_from_conf()
+    )
+
+
+with DAG(
+    dag_id="cellcast_test_send_retried",
+    schedule=None,
+    catchup=False,
+    params={"contacts": ["+61400000001", "+61400000002", "+61400000003"]},
+):
+    # Retries opted in on the send itself (the operator ignores default_args retries): a try whose
+    # answer was lost fails with CellcastSendRecoverableError, and the retry adopts what was queued.
+    CellcastSendSmsOperator(
+        task_id="send",
+        message="Retried send: adopted, never sent twice",
+        contacts="{{ params.contacts }}",
+        schedule_at=timedelta(hours=1),
+        retries=2,
+        retry_delay=timedelta(0),
+    )
+
+
+with DAG(
+    dag_id="cellcast_test_watch_reference",
+    schedule=None,
+    catchup=False,
+    params={"custom_string": "campaign-to-watch"},
+):
+    # The sensor watches a campaign by its reference rather than by message IDs.
+    CellcastMessageStatusSensor(
+        task_id="watch_campaign",
+        custom_string="{{ params.custom_string }}",
+        target_status="delivered",
+        mode="poke",
+        poll_interval=0.2,
+        timeout=60,
     )
