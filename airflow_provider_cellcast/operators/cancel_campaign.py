@@ -85,7 +85,7 @@ class CellcastCancelCampaignOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (message_id is None) == (custom_string is None):
+        if message_id is None and custom_string is None:  # both given: checked once rendered
             from airflow_provider_cellcast.exceptions import CellcastInputError
 
             raise CellcastInputError(
