@@ -1,4 +1,8 @@
-"""CellcastNotifier: rendering with the callback context, one immediate send, masked logs."""
+"""CellcastNotifier: rendering with the callback context, one immediate send, masked logs, never twice.
+
+Rendering is checked with a recording stand-in for ``hooks.cellcast.CellcastHook`` (the name the
+notifier imports when it sends); sending, and never sending twice, against the emulator.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ import asyncio
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_cellcast.exceptions import CellcastServerError
+from airflow_provider_cellcast.exceptions import (
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
+    CellcastServerError,
+)
 from airflow_provider_cellcast.hooks import cellcast as hook_module
 from airflow_provider_cellcast.notifications.cellcast import CellcastNotifier, send_cellcast_sms_notification
+from airflow_provider_cellcast.validation import validate_contacts
 
 NUMBERS = ["+61400111222", "+61400333444"]
 
@@ -40,7 +50,7 @@ class RecordingHook:
         self.closed = True
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def recording_hook(monkeypatch: pytest.MonkeyPatch) -> type[RecordingHook]:
     RecordingHook.instances = []
     RecordingHook.error = None
@@ -57,6 +67,7 @@ def test_alias_and_template_fields() -> None:
     assert tuple(CellcastNotifier.template_fields) == ("message", "contacts", "sender")
 
 
+@pytest.mark.usefixtures("recording_hook")
 def test_renders_with_the_callback_context_and_sends_now(capsys: pytest.CaptureFixture[str]) -> None:
     notifier = CellcastNotifier(
         message="{{ task_id }} failed in {{ run_id }}",
@@ -68,13 +79,16 @@ def test_renders_with_the_callback_context_and_sends_now(capsys: pytest.CaptureF
     notifier(context())
     [hook] = RecordingHook.instances
     assert hook.conn_id == "alerts" and hook.settings == {"max_attempts": 2}
-    assert hook.calls == [{"message": "load failed in manual__1", "contacts": NUMBERS, "sender": "OPS"}]
+    # Passed as rendered (text, without native rendering); the hook reads it (validate_contacts).
+    assert hook.calls == [{"message": "load failed in manual__1", "contacts": str(NUMBERS), "sender": "OPS"}]
+    assert validate_contacts(hook.calls[0]["contacts"]) == NUMBERS
     assert hook.closed
     out = capsys.readouterr().out
     assert "queued for 1 of 2 contact(s); 1 invalid or unsubscribed skipped" in out
     assert not any(number in out for number in NUMBERS)
 
 
+@pytest.mark.usefixtures("recording_hook")
 def test_a_failed_notification_is_raised_after_closing_the_hook() -> None:
     RecordingHook.error = CellcastServerError("HTTP 502", status_code=502)
     with pytest.raises(CellcastServerError):
@@ -82,6 +96,7 @@ def test_a_failed_notification_is_raised_after_closing_the_hook() -> None:
     assert RecordingHook.instances[0].closed
 
 
+@pytest.mark.usefixtures("recording_hook")
 def test_async_notify_runs_the_same_send() -> None:
     notifier = CellcastNotifier(message="deadline missed", contacts=NUMBERS[:1], sender=None)
     asyncio.run(notifier.async_notify(context()))  # type: ignore[arg-type]
@@ -91,3 +106,34 @@ def test_async_notify_runs_the_same_send() -> None:
 def test_misspelt_hook_param_fails_when_the_dag_is_parsed() -> None:
     with pytest.raises(Exception, match="Unknown Cellcast setting"):
         CellcastNotifier(message="m", contacts=NUMBERS, hook_params={"retries": 3})
+
+
+# -- against the emulator: one request, never two --------------------------------------------------
+
+
+def test_sends_once_through_the_emulator(cellcast_connection_env, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator = cellcast_connection_env
+    CellcastNotifier(message="{{ task_id }} failed", contacts=NUMBERS)(context())
+    [entry] = [item for item in emulator.requests_log() if item["path"] == "/api/v1/gateway"]
+    assert entry["body"]["message"] == "load failed" and "scheduleAt" not in entry["body"]
+    assert len(emulator.messages()) == 2
+    assert "queued for 2 of 2 contact(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"),
+    [
+        ({"kind": "status", "status": 502, "when": "after"}, CellcastSendOutcomeUnknownError),
+        ({"kind": "drop"}, CellcastSendConnectionLostError),
+    ],
+    ids=["502-after-accepting", "dropped-answer"],
+)
+def test_never_sends_twice(cellcast_connection_env, fault: dict[str, Any], error_class: type[Exception]) -> None:
+    emulator = cellcast_connection_env
+    emulator.inject_fault(path="/api/v1/gateway", **fault)
+    notifier = CellcastNotifier(message="disk full", contacts=NUMBERS[:1], hook_params={"max_attempts": 5})
+    with pytest.raises(error_class) as raised:
+        notifier(context())
+    assert isinstance(raised.value, AirflowFailException)
+    assert emulator.request_count("/api/v1/gateway") == 1
+    assert [item["path"] for item in emulator.requests_log()] == ["/api/v1/gateway"]
