@@ -1,0 +1,105 @@
+"""The typed errors: which ones Airflow may retry, what each carries, and that texts stay as given."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+from airflow_provider_cellcast import exceptions as module
+from airflow_provider_cellcast.exceptions import (
+    CellcastAuthenticationError,
+    CellcastBadRequestError,
+    CellcastBatchError,
+    CellcastConfigurationError,
+    CellcastConnectionError,
+    CellcastError,
+    CellcastInputError,
+    CellcastInvalidResponseError,
+    CellcastMessageNotCancellableError,
+    CellcastMessageNotFoundError,
+    CellcastPartialSendError,
+    CellcastPermanentBatchError,
+    CellcastRateLimitError,
+    CellcastReferenceNotFoundError,
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
+    CellcastSendRecoverableError,
+    CellcastServerError,
+    CellcastUnsuccessfulError,
+)
+
+#: Errors after which a task retry cannot help (or could send twice): Airflow must not retry them.
+NEVER_RETRIED = {
+    CellcastInputError,
+    CellcastConfigurationError,
+    CellcastBadRequestError,
+    CellcastMessageNotCancellableError,
+    CellcastReferenceNotFoundError,
+    CellcastPermanentBatchError,
+    CellcastSendOutcomeUnknownError,
+    CellcastSendConnectionLostError,
+    CellcastPartialSendError,
+}
+
+
+def test_every_error_is_a_cellcast_error_and_an_airflow_exception() -> None:
+    classes = [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, CellcastError)]
+    assert len(classes) >= 19
+    for error_class in classes:
+        assert issubclass(error_class, AirflowException), error_class
+
+
+def test_which_errors_airflow_never_retries() -> None:
+    classes = {value for value in vars(module).values() if isinstance(value, type) and issubclass(value, CellcastError)}
+    assert {error_class for error_class in classes if issubclass(error_class, AirflowFailException)} == NEVER_RETRIED
+    # Retryable on purpose: a retry may help, and nothing is sent twice.
+    assert not issubclass(CellcastSendRecoverableError, AirflowFailException)
+    assert not issubclass(CellcastMessageNotFoundError, AirflowFailException)
+    assert not issubclass(CellcastBatchError, AirflowFailException)
+
+
+def test_common_fields() -> None:
+    error = CellcastUnsuccessfulError("refused", status_code=422, api_message="Low balance", message_id="a" * 24)
+    assert (str(error), error.status_code, error.api_message) == ("refused", 422, "Low balance")
+    assert error.message_id == "a" * 24
+    assert CellcastError("x").status_code is None
+
+
+@pytest.mark.parametrize(("status", "transient"), [(500, False), (501, False), (502, True), (503, True), (504, True)])
+def test_server_errors_are_transient_for_502_503_504_only(status, transient) -> None:
+    assert CellcastServerError("x", status_code=status).transient is transient
+
+
+def test_transient_flags_and_hints() -> None:
+    assert CellcastRateLimitError("x", retry_after=2.5).retry_after == 2.5 and CellcastRateLimitError.transient
+    assert CellcastConnectionError("x", request_sent=False).transient
+    assert not CellcastUnsuccessfulError("x").transient and not CellcastInvalidResponseError("x").transient
+    assert not CellcastAuthenticationError("x").transient
+
+
+def test_send_errors_say_the_request_was_sent() -> None:
+    lost = CellcastSendConnectionLostError("x", request_sent=True)
+    assert isinstance(lost, CellcastConnectionError) and isinstance(lost, CellcastSendOutcomeUnknownError)
+    assert lost.request_sent is True and CellcastSendOutcomeUnknownError("x").request_sent is True
+    recoverable = CellcastSendRecoverableError("x", reference="airflow/d/t/r", status_code=502)
+    assert recoverable.request_sent is True and recoverable.reference == "airflow/d/t/r"
+
+
+def test_partial_send_keeps_a_copy_of_what_was_queued() -> None:
+    queued = {"message_ids": ["a" * 24], "queued": [], "invalid_contacts": [], "unsubscribed_contacts": []}
+    error = CellcastPartialSendError("part", partial_result=queued, status_code=502)
+    queued["message_ids"].append("b" * 24)
+    assert error.partial_result["message_ids"] == ["a" * 24, "b" * 24]  # shallow copy: same lists
+    assert error.partial_result is not queued and error.status_code == 502
+
+
+def test_input_batch_and_lookup_errors_carry_their_details() -> None:
+    bad = CellcastInputError("message_type", "fax", "message_type 'fax' is not accepted")
+    assert (bad.field, bad.value, str(bad)) == ("message_type", "fax", "message_type 'fax' is not accepted")
+    assert isinstance(bad, ValueError)
+    batch = CellcastPermanentBatchError("2 failed", results=[{"message_id": "a"}])
+    assert batch.results == [{"message_id": "a"}] and isinstance(batch, CellcastBatchError)
+    sent = CellcastMessageNotCancellableError("sent", message_status="delivered", sent_at="2026-11-27T01:00:00Z")
+    assert (sent.message_status, sent.sent_at) == ("delivered", "2026-11-27T01:00:00Z")
+    assert isinstance(sent, CellcastUnsuccessfulError)
+    assert CellcastReferenceNotFoundError("none", reference="camp").reference == "camp"
