@@ -11,12 +11,20 @@ from hypothesis import strategies as st
 
 from airflow_provider_cellcast.exceptions import CellcastInputError
 from airflow_provider_cellcast.validation import (
+    MAX_DELAY_MS,
+    PAST_SCHEDULE_GRACE,
     format_schedule_at,
     mask_phone,
+    refuse_schedule_and_delay,
+    validate_contacts,
+    validate_country_code,
     validate_delay_ms,
     validate_message_id,
     validate_message_ids,
+    validate_message_text,
     validate_message_type,
+    validate_reference,
+    validate_send_timing,
 )
 
 GOOD_ID = "675161d8a000000000000000"
@@ -130,3 +138,102 @@ def test_mask_phone_keeps_only_last_three_digits(number):
     masked = mask_phone(number)
     assert masked.endswith("456") and len(masked) == len(number)
     assert sum(char.isdigit() for char in masked) == 3
+
+
+# -- send inputs: each rule stated once, used by the hook ---------------------------------------------
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+
+
+def test_send_timing_forms():
+    assert validate_send_timing(None, None, now=NOW) == (None, None)
+    assert validate_send_timing(None, "1000", now=NOW) == (None, 1000)
+    assert validate_send_timing(timedelta(hours=1), None, now=NOW) == ("2026-11-27T13:00:00.000Z", None)
+    later = datetime(2026, 11, 28, 9, 30, tzinfo=timezone(timedelta(hours=10)))
+    assert validate_send_timing(later, None, now=NOW) == ("2026-11-27T23:30:00.000Z", None)
+    assert validate_send_timing("2026-11-27T23:30:00+10:00", None, now=NOW) == ("2026-11-27T13:30:00.000Z", None)
+
+
+def test_send_timing_accepts_up_to_a_minute_in_the_past_only():
+    assert validate_send_timing(NOW - PAST_SCHEDULE_GRACE, None, now=NOW)[0] == "2026-11-27T11:59:00.000Z"
+    with pytest.raises(CellcastInputError, match="in the past") as caught:
+        validate_send_timing(NOW - PAST_SCHEDULE_GRACE - timedelta(seconds=1), None, now=NOW)
+    assert caught.value.field == "schedule_at" and "now 2026-11-27T12:00:00.000Z" in str(caught.value)
+    with pytest.raises(CellcastInputError, match="in the past"):
+        validate_send_timing(timedelta(minutes=-2), None, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("schedule_at", "delay_ms", "field"),
+    [
+        (timedelta(hours=1), 1000, "schedule_at"),
+        ("None", None, "schedule_at"),
+        (12345, None, "schedule_at"),
+        (None, MAX_DELAY_MS + 1, "delay_ms"),
+        (None, -1, "delay_ms"),
+        (None, "soon", "delay_ms"),
+        (None, [1], "delay_ms"),
+    ],
+)
+def test_send_timing_errors_name_the_field(schedule_at, delay_ms, field):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_send_timing(schedule_at, delay_ms, now=NOW)
+    assert caught.value.field == field and isinstance(caught.value, AirflowFailException)
+
+
+def test_schedule_and_delay_refused_together():
+    refuse_schedule_and_delay(None, 5)
+    refuse_schedule_and_delay("2026-12-01T00:00:00Z", None)
+    with pytest.raises(CellcastInputError, match="not both"):
+        refuse_schedule_and_delay(timedelta(0), 0)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), (61, 61), ("61", 61), (" 64 ", 64)])
+def test_country_code(value, expected):
+    assert validate_country_code(value) == expected
+
+
+@pytest.mark.parametrize("bad", ["+61", "au", True, -61, 6.1, ""])
+def test_bad_country_code(bad):
+    with pytest.raises(CellcastInputError, match="country_code must be a number such as 61"):
+        validate_country_code(bad)
+
+
+def test_message_text():
+    assert validate_message_text("  Hi  ") == "  Hi  "  # kept as written
+    for bad in ("", "   ", None, 5):
+        with pytest.raises(CellcastInputError, match="message must be a non-empty text"):
+            validate_message_text(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["+61400000001", " 0400000002 "], ["+61400000001", "0400000002"]),
+        ("['+61400000001', '+61400000002']", ["+61400000001", "+61400000002"]),
+        ('["+61400000001"]', ["+61400000001"]),
+        ("+61400000001, 0400000002; 0400000003", ["+61400000001", "0400000002", "0400000003"]),
+        ((61400000001,), ["61400000001"]),
+    ],
+)
+def test_contacts_forms(value, expected):
+    assert validate_contacts(value) == expected
+
+
+@pytest.mark.parametrize("bad", [[], "", " , ;", {"a": 1}, 5, None])
+def test_bad_contacts_never_show_the_numbers(bad):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_contacts(bad)
+    assert caught.value.field == "contacts" and caught.value.value == "<hidden>"
+
+
+def test_ids_pasted_as_text():
+    other = "675161d8a000000000000001"
+    assert validate_message_ids(f"{GOOD_ID}\n{other}, {GOOD_ID}") == [GOOD_ID, other]
+
+
+def test_reference():
+    assert validate_reference("  airflow/d/t/r ") == "airflow/d/t/r"
+    for bad in ("", "  ", "two\nlines", None, 5):
+        with pytest.raises(CellcastInputError, match="custom_string must be one line"):
+            validate_reference(bad)
