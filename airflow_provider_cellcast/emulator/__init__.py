@@ -3,9 +3,18 @@
 In-memory state (messages, account balances), time that moves on demand, rate limiting,
 latency and fault injection, and a control plane under ``/_emulator/``. Run it in process with
 :class:`CellcastEmulator`, as a command (``cellcast-emulator``), or through the pytest fixtures
-``cellcast_emulator`` and ``cellcast_connection_env``.
+``cellcast_emulator`` and ``cellcast_connection_env`` of the opt-in plugin
+``airflow_provider_cellcast.emulator.pytest_plugin``.
 
-Importing this package is cheap: FastAPI and uvicorn load only when a server is built.
+A moto-style package of its own: it imports neither Airflow nor the rest of the provider, and
+reads the API's rules from Cellcast's documentation itself (:mod:`.rules`). Importing this
+package is cheap: FastAPI and uvicorn load only when a server is built.
+
+Modules: :mod:`.rules` (the API's rules), :mod:`.state` (in-memory state), :mod:`.api` (Cellcast
+routes), :mod:`.sending` (send parsing), :mod:`.control` (``/_emulator/``), :mod:`.middleware`
+(auth, rate limit, faults, journal, counters, latency), :mod:`.errors`, :mod:`.envelopes`,
+:mod:`.contacts`, :mod:`.app` (``create_app``), :mod:`.server` (in-process server),
+:mod:`.client` (control-plane client), :mod:`.process` and :mod:`.cli` (separate process).
 
 Example::
 

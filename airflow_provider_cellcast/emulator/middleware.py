@@ -241,7 +241,7 @@ class EmulatorMiddleware:
             return
         wait = state.check_rate_limit(expected)
         if wait is not None:
-            logger.info("rate limited %s %s: retry in %.3f s", entry["method"], entry["path"], wait)
+            logger.debug("rate limited %s %s: retry in %.3f s", entry["method"], entry["path"], wait)
             headers = {"Retry-After": str(max(1, math.ceil(wait)))} if state.config.retry_after_on_429 else None
             await _send_json(send, 429, error_envelope(429, "Too many requests"), headers)
             return

@@ -298,7 +298,7 @@ class StoredMessage:
 
 @dataclass
 class Fault:
-    """One injected fault. See ``FAULT_KINDS`` and the control plane docs in :mod:`.app`.
+    """One injected fault. See ``FAULT_KINDS``; :mod:`.middleware` applies it.
 
     A fault matches a request by ``path`` (exact, or a shell pattern such as
     ``/api/v2/report/message/*``), ``method`` and ``message_id`` (the cancel body's ``messageId``
