@@ -82,3 +82,34 @@ with DAG(
         poll_interval=0.2,
         timeout=60,
     )
+
+
+with DAG(
+    dag_id="cellcast_test_nothing_to_cancel",
+    schedule=None,
+    catchup=False,
+    params={"custom_string": "no-such-campaign"},
+):
+    # A reference that names nothing scheduled is a success here, not a failure.
+    CellcastCancelCampaignOperator(
+        task_id="cancel_campaign",
+        custom_string="{{ params.custom_string }}",
+        allow_nothing_to_cancel=True,
+    )
+
+
+with DAG(
+    dag_id="cellcast_test_sensor_reschedule",
+    schedule=None,
+    catchup=False,
+    params={"message_id": "675161d8a000000000000000"},
+):
+    # Reschedule mode: between pokes the sensor gives its worker slot back (up_for_reschedule).
+    CellcastMessageStatusSensor(
+        task_id="wait_sent",
+        message_id="{{ params.message_id }}",
+        target_status="sent",
+        mode="reschedule",
+        poll_interval=1,
+        timeout=120,
+    )
