@@ -144,9 +144,8 @@ def airflow(bin_dir: Path, env: dict[str, str], *args: str, timeout: float = 300
 def main() -> int:
     bin_dir = ensure_venv()
     workdir = Path(tempfile.mkdtemp(prefix="cellcast-celery-"))
-    logs = REPO / "benchmarks" / ".celery-logs"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir()
+    logs = Path(tempfile.mkdtemp(prefix="cellcast-celery-logs-"))  # kept: every process's output
+    say(f"logs in {logs}")
     info = machine_info()
     info["load_before"] = load_average()
     result: dict[str, Any] = {"machine": info}
@@ -222,7 +221,7 @@ def main() -> int:
             deadline = time.monotonic() + 240
             while airflow(bin_dir, env, "dags", "unpause", DAG_ID).returncode != 0:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the DAG was not parsed within 240 s (see benchmarks/.celery-logs)")
+                    raise RuntimeError("the DAG was not parsed within 240 s (see the logs folder)")
                 time.sleep(3)
             client = emulator
             client.configure(rate_limit_per_second=None, latency_ms=0)
