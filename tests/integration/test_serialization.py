@@ -12,12 +12,13 @@ No network and no metadata database needed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_cellcast.validation import MESSAGE_ID_FORM_PATTERN, MESSAGE_TYPES
+from airflow_provider_cellcast.validation import MESSAGE_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
@@ -107,21 +108,36 @@ def assert_task_equal(task: Any, restored: Any) -> None:
 def test_cancel_campaign_dag_keeps_its_trigger_form_and_operator(dagbag: Any) -> None:
     restored = roundtrip(dagbag.dags["cellcast_cancel_campaign"])
 
+    # Either a campaign reference or message IDs, both optional in the form; the task insists on one.
+    reference = restored.params.get_param("custom_string")
+    assert reference.schema["type"] == ["null", "string"]
+    assert reference.schema["title"] == "Campaign reference"
+    assert reference.dump()["value"] is None
     message_id = restored.params.get_param("message_id")
-    assert message_id.schema["pattern"] == MESSAGE_ID_FORM_PATTERN
-    assert message_id.schema["type"] == "string"
-    assert message_id.schema["title"] == "Message ID"
-    assert "24-character ID" in message_id.description
-    assert message_id.dump()["value"] is None  # required: the form insists on it
+    assert message_id.schema["type"] == ["null", "string"]
+    assert message_id.schema["format"] == "multiline"  # a text area in the 3.x trigger form
+    assert message_id.schema["title"] == "Message IDs"
+    assert "24-character IDs" in message_id.description
+    assert message_id.dump()["value"] is None
+    pattern = re.compile(message_id.schema["pattern"])
+    first, second = "675161d8a000000000000000", "675161D8A000000000000001"
+    for accepted in ("", first, f" {first}\n{second}\n", f"{first}, {second} {first}"):
+        assert pattern.search(accepted), accepted
+    for refused in ("x", first[:-1], first + second, f"{first}\nnot-an-id"):
+        assert not pattern.search(refused), refused
     message_type = restored.params.get_param("message_type")
     assert message_type.schema["enum"] == list(MESSAGE_TYPES)  # rendered as a dropdown
     assert message_type.dump()["value"] == "sms"
 
     task = restored.get_task("cancel_campaign")
     assert task.task_type == "CellcastCancelCampaignOperator"
-    assert tuple(task.template_fields) == ("message_id", "message_type")
+    assert tuple(task.template_fields) == ("message_id", "custom_string", "message_type")
     assert task.template_fields_renderers == {"message_id": "py"}
-    assert (task.message_id, task.message_type) == ("{{ params.message_id }}", "{{ params.message_type }}")
+    assert (task.message_id, task.custom_string, task.message_type) == (
+        "{{ params.message_id or '' }}",
+        "{{ params.custom_string or '' }}",
+        "{{ params.message_type }}",
+    )
     assert (task.ui_color, task.ui_fgcolor) == ("#FFE3C2", "#3D2200")
 
 
