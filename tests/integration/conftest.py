@@ -46,9 +46,9 @@ def emulator(emulator_process: EmulatorProcess, monkeypatch: pytest.MonkeyPatch)
 
 def load_dag(dag_id: str, folder: Path = REPO / "dags") -> Any:
     """Parse a DAG folder the way the DAG processor does and return one of its DAGs."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_versions import dag_bag
 
-    bag = DagBag(dag_folder=str(folder))
+    bag = dag_bag(folder)
     assert not bag.import_errors, bag.import_errors
     return bag.dags[dag_id]
 
@@ -59,6 +59,7 @@ class DagRunResult:
     task_states: dict[str, str]
     try_numbers: dict[str, int]
     xcom: dict[tuple[str, str], Any]
+    run_id: str = ""
 
     def task_state(self, task_id: str) -> str:
         return self.task_states[task_id]
@@ -69,21 +70,18 @@ def run_dag(dag: Any, conf: dict[str, Any] | None = None) -> DagRunResult:
 
     Give every param in ``conf``: a DAG object reused across runs keeps params of earlier runs.
     """
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from airflow_versions import run_xcoms
 
     dag_run = dag.test(run_conf=conf)
+    xcom = run_xcoms(dag.dag_id, dag_run.run_id)
     with create_session() as session:
         instances = dag_run.get_task_instances(session=session)
-        rows = session.query(XComModel).filter(XComModel.dag_id == dag.dag_id, XComModel.run_id == dag_run.run_id)
-        xcom = {(row.task_id, row.key): _xcom_value(row.value) for row in rows}
         return DagRunResult(
             state=str(dag_run.state),
             task_states={ti.task_id: str(ti.state) for ti in instances},
             try_numbers={ti.task_id: ti.try_number for ti in instances},
             xcom=xcom,
+            run_id=dag_run.run_id,
         )
 
-
-def _xcom_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value

@@ -55,9 +55,9 @@ def emulator_env(cellcast_emulator: CellcastEmulator, monkeypatch: pytest.Monkey
 @pytest.fixture
 def lifecycle_dag(airflow_db: Path) -> DAG:
     """The example DAG, parsed afresh for each test (notifiers render their templates in place)."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_versions import dag_bag
 
-    bag = DagBag(dag_folder=str(DAG_FILE))
+    bag = dag_bag(DAG_FILE)
     assert not bag.import_errors, bag.import_errors
     return bag.dags[DAG_ID]
 
@@ -82,13 +82,9 @@ def task_states(run: DagRun) -> dict[str, tuple[str | None, int]]:
 
 
 def xcom(run: DagRun, task_id: str, key: str = "return_value") -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
+    from airflow_versions import read_xcom
 
-    with create_session() as session:
-        query = XComModel.get_many(key=key, run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id)
-        row = session.execute(query.with_only_columns(XComModel.value)).first()
-        return None if row is None else XComModel.deserialize_value(row)
+    return read_xcom(run.dag_id, run.run_id, task_id, key)
 
 
 def sends(emulator: CellcastEmulator, text: str) -> list[dict[str, Any]]:

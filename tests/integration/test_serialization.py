@@ -31,15 +31,16 @@ PROVIDER_MODULE = "airflow_provider_cellcast."
 @pytest.fixture(scope="module")
 def dagbag() -> Any:
     """dags/ parsed the way the DAG processor parses it."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_versions import dag_bag
 
-    return DagBag(dag_folder=str(DAGS_FOLDER))
+    return dag_bag(DAGS_FOLDER)
 
 
 def roundtrip(dag: Any) -> Any:
     """``dag`` serialized to JSON text and back, as stored in and read from the metadata database."""
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow_versions import dag_serialization
 
+    DagSerialization = dag_serialization()
     encoded = DagSerialization.to_dict(dag)  # raises if the JSON schema is not met
     text = json.dumps(encoded)
     restored = json.loads(text)
