@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +37,7 @@ from airflow_provider_cellcast.exceptions import (
     CellcastServerError,
     CellcastUnsuccessfulError,
 )
+from airflow_provider_cellcast.progress import CancelProgress, ProgressStore
 from airflow_provider_cellcast.ratelimit import Pacer, build_pacer
 from airflow_provider_cellcast.settings import CellcastSettings
 from airflow_provider_cellcast.statuses import (
@@ -66,6 +67,8 @@ MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
 TOKEN_VERIFY_ENDPOINT = "/api/v1/user/token/verify"
 ACCOUNT_ENDPOINT = "/api/v1/apiClient/account"
 
+#: The ``message`` of a result an earlier try of the same task instance settled.
+SETTLED_EARLIER = "settled by an earlier try of this task"
 #: Messages per page when listing by reference: well inside any page size a list API allows.
 LIST_PAGE_SIZE = 100
 
@@ -325,6 +328,12 @@ class CellcastHook(HttpHook):
             session.mount("http://", adapter)
             self._session = session
         return self._session
+
+    def url_from_endpoint(self, endpoint: str | None) -> str:
+        """The URL a request to ``endpoint`` goes to: the connection's checked API base URL, then ``endpoint``."""
+        if not endpoint:
+            return self.api_base_url
+        return f"{self.api_base_url}/{endpoint.lstrip('/')}"
 
     def close(self) -> None:
         """Release the pooled connections."""
@@ -863,6 +872,7 @@ class CellcastHook(HttpHook):
         message_ids: Iterable[str],
         message_type: str = "sms",
         *,
+        progress_store: ProgressStore | None = None,
         progress_every: float = 5.0,
     ) -> list[CancelAttempt]:
         """Cancel many messages concurrently at the configured pace; never raises per ID.
@@ -870,21 +880,78 @@ class CellcastHook(HttpHook):
         Returns one :class:`CancelAttempt` per distinct ID, in input order. Workers share the
         session, the pace (``requests_per_second``) and 429 pauses. Progress is logged at most
         every ``progress_every`` seconds.
+
+        With a ``progress_store`` (the operator passes the task instance's, see
+        :mod:`airflow_provider_cellcast.progress`) the settled IDs are saved as the work goes (every
+        1 % of the IDs or every second) and IDs that an earlier try settled are not asked again:
+        their result says ``settled by an earlier try of this task``. The record is dropped once
+        every ID is settled.
         """
         ids = list(dict.fromkeys(validate_message_id(message_id) for message_id in message_ids))
         message_type = validate_message_type(message_type)
         if not ids:
             return []
-        outcomes: dict[str, CancelAttempt] = {}
-        for _, attempt in self._paced_map(
+        progress = CancelProgress(ids, message_type)
+        earlier = self._restore_progress(progress, progress_store, len(ids))
+        outcomes = {
+            message_id: CancelAttempt(
+                _result(message_id, message_type, cast("Outcome", outcome), message=SETTLED_EARLIER)
+            )
+            for message_id, outcome in earlier.items()
+        }
+        # Saved often enough that a retry repeats at most about 1 % of the work (or 1 s of it).
+        save_every, last_saved, unsaved = max(1, len(ids) // 100), time.monotonic(), 0
+        for message_id, attempt in self._paced_map(
             lambda message_id: self._attempt_cancel(message_id, message_type),
-            ids,
+            [message_id for message_id in ids if message_id not in earlier],
             label="cancel",
             progress_every=progress_every,
             failed=lambda attempt: attempt.error is not None,
         ):
-            outcomes[attempt.message_id] = attempt
+            outcomes[message_id] = attempt
+            progress.mark(message_id, attempt.result["outcome"])
+            unsaved += 1
+            if progress_store is not None and (unsaved >= save_every or time.monotonic() - last_saved >= 1.0):
+                self._save_progress(progress_store, progress)
+                last_saved, unsaved = time.monotonic(), 0
+        if progress_store is not None:
+            if all(attempt.error is None for attempt in outcomes.values()):
+                self._save_progress(progress_store, None)
+            elif unsaved:
+                self._save_progress(progress_store, progress)
         return [outcomes[message_id] for message_id in ids]
+
+    def _restore_progress(
+        self, progress: CancelProgress, store: ProgressStore | None, total: int
+    ) -> dict[str, str]:
+        """IDs an earlier try of this task settled, from ``store`` (none when it has no usable record)."""
+        if store is None:
+            return {}
+        try:
+            record = store.load()
+        except Exception as error:  # a progress store that cannot be read only costs repeated work
+            self.log.warning("Could not read the progress of an earlier try (%s): cancelling every ID", error)
+            return {}
+        if not progress.restore(record):
+            return {}
+        earlier = progress.settled()
+        self.log.info(
+            "An earlier try of this task settled %d of %d message(s): cancelling the other %d",
+            len(earlier),
+            total,
+            total - len(earlier),
+        )
+        return earlier
+
+    def _save_progress(self, store: ProgressStore, progress: CancelProgress | None) -> None:
+        """Save ``progress`` (``None``: everything settled, drop the record); a failure only costs work."""
+        try:
+            if progress is None:
+                store.clear()
+            else:
+                store.save(progress.to_record())
+        except Exception as error:
+            self.log.warning("Could not save the cancel progress (%s): a retry would repeat more requests", error)
 
     def _paced_map(
         self,

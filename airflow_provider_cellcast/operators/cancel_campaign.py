@@ -31,6 +31,10 @@ class CellcastCancelCampaignOperator(BaseOperator):
     the connection allows, duplicates once. A message that is already cancelled counts as success
     (``already_cancelled``), so re-running is safe.
 
+    A retried task does not start over: the settled IDs are saved while the task works (in the
+    task instance's state store on Airflow 3.3+, in a Variable named after the task instance
+    before), and the next try cancels only the rest; its ``results`` still list every ID.
+
     The outcome of every ID is pushed to XCom under the key ``results`` (a list of
     ``{message_id, type, outcome, message, error, status_code}``), whether the task succeeds or
     fails. The return value (XCom ``return_value``) is that one dict for a single ID, the list for
@@ -122,7 +126,12 @@ class CellcastCancelCampaignOperator(BaseOperator):
                 message_type,
                 self.cellcast_conn_id,
             )
-            outcomes = self.hook.cancel_scheduled_messages(message_ids, message_type)
+            from airflow_provider_cellcast.progress import progress_store_for
+
+            # A retry (on any worker) skips the IDs an earlier try of this task instance settled.
+            outcomes = self.hook.cancel_scheduled_messages(
+                message_ids, message_type, progress_store=progress_store_for(context)
+            )
         finally:
             self.hook.close()
         results = [outcome.result for outcome in outcomes]

@@ -33,6 +33,7 @@ RANKS: dict[str, int] = {
     "statuses": 2,
     "texts": 2,
     "ratelimit": 2,
+    "progress": 2,
     "hooks": 3,
     "operators": 4,
     "sensors": 4,

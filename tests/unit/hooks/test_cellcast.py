@@ -819,11 +819,6 @@ def test_recover_by_reference_needs_a_reference(cellcast_connection_env):
     assert cellcast_connection_env.requests_log() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the inherited url_from_endpoint() builds the URL with HttpHook's rules (http:// by "
-    "default, no transport check) until get_conn() has set base_url from api_base_url",
-)
 def test_url_from_endpoint_is_the_url_requests_go_to(connect, monkeypatch):
     hook = connect(Script(), host="api.cellcast.com")
     monkeypatch.setenv(
