@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from airflow_provider_cellcast.emulator import EmulatorClient
 from airflow_provider_cellcast.emulator import emulator_process as running_emulator
 
 REPO = Path(__file__).resolve().parents[2]
+# Airflow 3.0's dag.test() prints task exceptions as rich tracebacks, wrapped at the terminal
+# width (80 columns without a terminal): wide enough that a message stays on one line.
+os.environ.setdefault("COLUMNS", "1000")
 BIN = Path(sys.executable).parent
 
 

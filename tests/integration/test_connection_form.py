@@ -10,6 +10,7 @@ JSON schema (``HookMetaService``) is checked too.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 from types import ModuleType
@@ -61,6 +62,7 @@ def _stand_in_form_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     fab.fieldwidgets = fab_widgets  # type: ignore[attr-defined]
     babel.lazy_gettext = str  # type: ignore[attr-defined]
     for module in (wtforms, wt_fields, wt_simple, wt_validators, fab, fab_widgets, babel):
+        module.__spec__ = importlib.machinery.ModuleSpec(module.__name__, None)  # find_spec() asks for it
         monkeypatch.setitem(sys.modules, module.__name__, module)
 
 

@@ -17,6 +17,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from airflow_versions import without_dag_test_mask_echo
 from conftest import REPO, load_dag, run_dag
 
 pytestmark = pytest.mark.integration
@@ -180,7 +181,7 @@ def test_fault(case: Case, test_dag, emulator, monkeypatch, capfd):
     elapsed = time.monotonic() - started
 
     output = capfd.readouterr()
-    text = output.out + output.err
+    text = without_dag_test_mask_echo(output.out + output.err)
     cancels = [entry for entry in emulator.client.requests_log() if entry["path"] == CANCEL_PATH]
     [entry] = result.xcom[("cancel_campaign", "results")]
     token_hits = (text + json.dumps(list(result.xcom.values()))).count(emulator.token)
@@ -210,7 +211,7 @@ def test_fault(case: Case, test_dag, emulator, monkeypatch, capfd):
 def test_unreachable_server_fails_with_a_clear_message(test_dag, emulator, monkeypatch, capfd):
     connect(monkeypatch, emulator, host="http://127.0.0.1:9")  # discard port: connection refused
     result = run_dag(test_dag, {"message_id": "675161d8a000000000000000", "message_type": "sms"})
-    text = capfd.readouterr().out
+    text = without_dag_test_mask_echo(capfd.readouterr().out)
     assert result.state == "failed" and result.try_numbers["cancel_campaign"] == 2
     [entry] = result.xcom[("cancel_campaign", "results")]
     assert "could not connect" in entry["error"] and "127.0.0.1:9" in entry["error"]
