@@ -4,11 +4,14 @@ The tests run in file order and share one Airflow, one emulator and one browser:
 
 1. the connection form offers the ``Cellcast`` type with our labels, placeholders and extra fields;
    ``cellcast_default`` is created through it, Test reports a wrong token's reason, then success;
-2. the trigger form renders the DAG's params and an invalid message ID is refused (no run);
+2. the trigger form renders the DAG's params (a campaign reference, or message IDs in a text
+   area) and an invalid message ID is refused (no run);
 3. a seeded scheduled message is cancelled through the trigger form: the task, run by the
    LocalExecutor in its own process, fetches ``cellcast_default`` through the execution API as a
    remote worker would; the task view shows the rendered ID and type (never the token) and a log
-   naming what was cancelled.
+   naming what was cancelled;
+4. three IDs pasted one per line into the form are all cancelled by one run;
+5. a campaign is cancelled by its reference typed into the form; another campaign stays scheduled.
 
 Screenshots for the README are saved to docs/screenshots/ (see ``screenshots`` in conftest.py).
 """
@@ -64,6 +67,15 @@ def _param_group(dialog: Locator, title: str) -> Locator:
     return dialog.get_by_role("group").filter(has_text=title)
 
 
+def _field_group(dialog: Locator, param: str) -> Locator:
+    # Titles and descriptions mention each other ("... a campaign reference"): find a group by its input.
+    return dialog.get_by_role("group").filter(has=dialog.page.locator(f"#element_{param}"))
+
+
+def _message_ids_box(dialog: Locator) -> Locator:
+    return _field_group(dialog, "message_id").get_by_role("textbox")
+
+
 def _dag_runs(airflow: Airflow) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns", params={"order_by": "-run_after"})[
         "dag_runs"
@@ -77,6 +89,38 @@ def _task_log(airflow: Airflow, run_id: str) -> str:
     except Exception as error:  # only for failure messages
         return f"(task log unavailable: {error})"
     return "\n".join(str(entry.get("event", entry)) for entry in content.get("content", []))
+
+
+def _wait_for_success(airflow: Airflow, run_id: str) -> dict[str, Any]:
+    def finished() -> dict[str, Any] | None:
+        current: dict[str, Any] = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}")
+        return current if current["state"] in ("success", "failed") else None
+
+    started = time.monotonic()
+    done = wait_until(
+        finished,
+        timeout=RUN_TIMEOUT,
+        interval=1.0,
+        what=f"run {run_id} to finish",
+        on_timeout=lambda: _task_log(airflow, run_id) + "\n" + airflow.log_tail(),
+    )
+    assert done["state"] == "success", f"run {run_id} {done['state']}:\n{_task_log(airflow, run_id)}"
+    print(f"run {run_id} finished in {time.monotonic() - started:.1f} s")
+    return done
+
+
+def _trigger_and_wait(airflow: Airflow, dialog: Locator, runs_before: int) -> dict[str, Any]:
+    """Press Trigger; return the new run once it succeeded."""
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    expect(dialog).to_be_hidden()
+    runs = wait_until(
+        lambda: (found := _dag_runs(airflow)) and len(found) > runs_before and found,
+        timeout=30,
+        what="the triggered run to appear",
+    )
+    run = runs[0]
+    _wait_for_success(airflow, run["dag_run_id"])
+    return run
 
 
 def test_connection_form_creates_and_tests_a_cellcast_connection(
@@ -159,14 +203,18 @@ def test_connection_form_creates_and_tests_a_cellcast_connection(
 
 def test_trigger_form_refuses_an_invalid_message_id(page: Page, airflow: Airflow) -> None:
     dialog = _open_trigger_dialog(page)
-    message_id = _param_group(dialog, "Message ID").get_by_role("textbox")
-    expect(_param_group(dialog, "Message ID")).to_contain_text("The 24-character ID Cellcast returned")
+    message_id = _message_ids_box(dialog)
+    expect(_field_group(dialog, "message_id")).to_contain_text("Message IDs")
+    expect(_field_group(dialog, "message_id")).to_contain_text("the 24-character IDs Cellcast returned")
+    expect(_field_group(dialog, "custom_string")).to_contain_text("Campaign reference")
+    expect(_field_group(dialog, "custom_string")).to_contain_text("Cancel every still-scheduled message")
     expect(_param_group(dialog, "Message type")).to_contain_text("sms or mms")
     expect(_param_group(dialog, "Message type").get_by_role("combobox", name="Message type")).to_have_count(1)
+    # Several IDs, one per line: the Message IDs field is a text area, not a one-line input.
+    expect(message_id).to_have_js_property("tagName", "TEXTAREA")
     trigger = dialog.get_by_role("button", name="Trigger", exact=True)
-    expect(trigger).to_be_disabled()  # the ID is required
 
-    message_id.fill("not-a-message-id")
+    message_id.fill("675161d8a000000000000000\nnot-a-message-id")
     message_id.blur()
     expect(trigger).to_be_enabled()
     trigger.click()
@@ -189,7 +237,7 @@ def test_trigger_form_cancels_a_scheduled_message(
     message_id = seeded["_id"]
 
     dialog = _open_trigger_dialog(page)
-    box = _param_group(dialog, "Message ID").get_by_role("textbox")
+    box = _message_ids_box(dialog)
     box.fill(message_id)
     box.blur()
     message_type = dialog.get_by_role("combobox", name="Message type")
@@ -205,23 +253,10 @@ def test_trigger_form_cancels_a_scheduled_message(
     runs = wait_until(lambda: _dag_runs(airflow), timeout=30, what="the triggered run to appear")
     assert len(runs) == 1
     run = runs[0]
-    assert run["conf"] == {"message_id": message_id, "message_type": "sms"}
+    assert run["conf"]["message_id"] == message_id and run["conf"]["message_type"] == "sms"
+    assert not run["conf"].get("custom_string")
     run_id = run["dag_run_id"]
-
-    def finished() -> dict[str, Any] | None:
-        current: dict[str, Any] = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}")
-        return current if current["state"] in ("success", "failed") else None
-
-    started = time.monotonic()
-    done = wait_until(
-        finished,
-        timeout=RUN_TIMEOUT,
-        interval=1.0,
-        what=f"run {run_id} to finish",
-        on_timeout=lambda: _task_log(airflow, run_id) + "\n" + airflow.log_tail(),
-    )
-    assert done["state"] == "success", f"run {run_id} {done['state']}:\n{_task_log(airflow, run_id)}"
-    print(f"run {run_id} finished in {time.monotonic() - started:.1f} s")
+    _wait_for_success(airflow, run_id)
 
     # The worker found the connection made in the UI and the cancel reached the emulator.
     assert emulator.client.message(message_id)["status"] == "canceled"
@@ -240,16 +275,71 @@ def test_trigger_form_cancels_a_scheduled_message(
     # Rendered templates: the ID and the type, nothing else (the token is never a template field).
     page.get_by_role("link", name="Rendered Templates").click()
     rows = page.get_by_role("row")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(rows.filter(has_text="message_id")).to_contain_text(message_id)
     expect(rows.filter(has_text="message_type")).to_contain_text("sms")
     assert emulator.token not in page.content()
 
     instance = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{TASK_ID}")
-    assert instance["rendered_fields"] == {"message_id": message_id, "message_type": "sms"}
+    assert instance["rendered_fields"] == {"message_id": message_id, "custom_string": "", "message_type": "sms"}
     assert emulator.token not in _task_log(airflow, run_id)
 
     # The operator's own colours reach the API server (the 3.3 UI itself draws nodes by state).
     task = airflow.api("GET", f"/dags/{DAG_ID}/tasks/{TASK_ID}")
     assert (task["ui_color"], task["ui_fgcolor"]) == ("#FFE3C2", "#3D2200")
-    assert task["template_fields"] == ["message_id", "message_type"]
+    assert task["template_fields"] == ["message_id", "custom_string", "message_type"]
+
+
+def test_trigger_form_cancels_three_ids_pasted_one_per_line(
+    page: Page, airflow: Airflow, emulator: Emulator, screenshots: Any
+) -> None:
+    ids = emulator.client.schedule_campaign(contacts=["+61400000101", "+61400000102", "+61400000103"])
+    runs_before = len(_dag_runs(airflow))
+
+    dialog = _open_trigger_dialog(page)
+    box = _message_ids_box(dialog)
+    box.fill("\n".join(ids))  # as pasted from a report: one ID per line
+    box.blur()
+    expect(box).to_have_value("\n".join(ids))
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(screenshots / "trigger-form-ids.png"), animations="disabled")
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    run = _trigger_and_wait(airflow, dialog, runs_before)
+
+    assert run["conf"]["message_id"] == "\n".join(ids)
+    assert {emulator.client.message(message_id)["status"] for message_id in ids} == {"canceled"}
+    log = _task_log(airflow, run["dag_run_id"])
+    assert "All 3 message(s) are cancelled" in log
+    for message_id in ids:
+        assert f"{message_id}: cancelled" in log
+
+
+def test_trigger_form_cancels_a_campaign_by_its_reference(
+    page: Page, airflow: Airflow, emulator: Emulator, screenshots: Any
+) -> None:
+    reference = "airflow/newsletter/send/manual__2026-12-01T09:00:00+00:00"
+    campaign = emulator.client.schedule_campaign(
+        contacts=[f"+614000002{index:02d}" for index in range(5)], custom_string=reference
+    )
+    other = emulator.client.schedule_campaign(contacts=["+61400000301"], custom_string=f"{reference}-other")
+    runs_before = len(_dag_runs(airflow))
+
+    dialog = _open_trigger_dialog(page)
+    field = _field_group(dialog, "custom_string").get_by_role("textbox")
+    field.fill(reference)
+    field.blur()
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(screenshots / "trigger-form-reference.png"), animations="disabled")
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    run = _trigger_and_wait(airflow, dialog, runs_before)
+
+    assert run["conf"]["custom_string"] == reference
+    assert {emulator.client.message(message_id)["status"] for message_id in campaign} == {"canceled"}
+    assert emulator.client.message(other[0])["status"] == "scheduled"
+    log = _task_log(airflow, run["dag_run_id"])
+    assert f"Found 5 scheduled sms message(s) with reference {reference!r}" in log
+    assert "All 5 message(s) are cancelled" in log
