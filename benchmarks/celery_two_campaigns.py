@@ -4,7 +4,8 @@
 creates ``.venv-celery``). Airflow with Celery needs a metadata database other than SQLite, so it
 runs:
 
-- ``.venv-celery``: apache-airflow 3.3.2, apache-airflow-providers-celery, psycopg2-binary and this
+- ``.venv-celery``: apache-airflow 3.3.2, apache-airflow-providers-celery, psycopg2-binary, asyncpg (Airflow 3.3
+  opens an async engine on PostgreSQL too) and this
   package with its ``[redis]`` extra (a separate venv: the celery provider upgrades packages of
   ``.venv``), created with ``uv`` when missing;
 - a throwaway PostgreSQL 15 cluster (Debian's ``postgresql``; ``initdb`` as user ``postgres``),
@@ -58,14 +59,15 @@ def say(text: str) -> None:
 
 def ensure_venv() -> Path:
     python = VENV / "bin" / "python"
-    stamp = VENV / ".cellcast-celery-ready"
+    stamp = VENV / ".cellcast-celery-ready-2"  # new name when the list below changes
     if not stamp.exists():
         say(f"creating {VENV.name} (apache-airflow 3.3.2 + celery provider + psycopg2) with uv ...")
-        subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
+        if not python.exists():
+            subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
         subprocess.run(
             [
                 "uv", "pip", "install", "--quiet", "--python", str(python),
-                "apache-airflow==3.3.2", "apache-airflow-providers-celery", "psycopg2-binary",
+                "apache-airflow==3.3.2", "apache-airflow-providers-celery", "psycopg2-binary", "asyncpg",
                 "-e", f"{REPO}[redis]",
             ],
             check=True,
@@ -174,6 +176,7 @@ def main() -> int:
                 "AIRFLOW_HOME": str(home),
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                 "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
                     [
@@ -186,7 +189,7 @@ def main() -> int:
                 ),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
                 "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
-                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url.replace('+psycopg2', '')}",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",  # psycopg2: plain postgresql:// wants psycopg 3
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
                 "AIRFLOW__API__PORT": str(api_port),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
@@ -217,9 +220,12 @@ def main() -> int:
                 ("worker-1", ["celery", "worker", "--celery-hostname", "worker-1@%h", "--concurrency", "1"]),
                 ("worker-2", ["celery", "worker", "--celery-hostname", "worker-2@%h", "--concurrency", "1"]),
             ]:
-                stack.enter_context(process([str(bin_dir / "airflow"), *args], logs / f"{name}.log", env))
+                # Each worker serves its task logs on its own port.
+                own = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+                stack.enter_context(process([str(bin_dir / "airflow"), *args], logs / f"{name}.log", own))
             deadline = time.monotonic() + 240
-            while airflow(bin_dir, env, "dags", "unpause", DAG_ID).returncode != 0:
+            # `dags unpause` exits 0 even before the DAG exists: wait for the DAG processor instead.
+            while DAG_ID not in airflow(bin_dir, env, "dags", "list", "-o", "plain").stdout:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the DAG was not parsed within 240 s (see the logs folder)")
                 time.sleep(3)
