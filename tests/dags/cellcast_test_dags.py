@@ -113,3 +113,20 @@ with DAG(
         poll_interval=1,
         timeout=120,
     )
+
+
+with DAG(
+    dag_id="cellcast_test_cancel_resumable",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"message_ids": ["675161d8a000000000000000"]},
+):
+    # A bulk cancel paced at 40 requests/s (about 5 s for 200 IDs): long enough to be killed half-way.
+    CellcastCancelCampaignOperator(
+        task_id="cancel_campaign",
+        message_id="{{ params.message_ids }}",
+        hook_params={"requests_per_second": 40},
+        retries=1,
+        retry_delay=timedelta(0),
+    )

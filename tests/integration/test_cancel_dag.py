@@ -8,6 +8,8 @@ import pytest
 from airflow_versions import without_dag_test_mask_echo
 from conftest import REPO, load_dag, run_dag
 
+from airflow_provider_cellcast.hooks.cellcast import SETTLED_EARLIER
+
 pytestmark = pytest.mark.integration
 CANCEL_PATH = "/api/v1/gateway/cancelScheduleQuickMessage"
 
@@ -127,10 +129,15 @@ def test_bulk_with_unknown_id_cancels_all_others_and_reports_every_id(test_dag, 
     outcomes = {item["message_id"]: item["outcome"] for item in results}
     assert outcomes.pop(unknown) == "failed"
     assert {emulator.client.message(mid)["status"] for mid in ids} == {"canceled"}
-    # One failure that a retry might fix (unknown ID): Airflow retried; the retry found all others
-    # already cancelled.
+    # One failure that a retry might fix (unknown ID): Airflow retried; the retry skipped the IDs
+    # the first try had settled (saved in the task instance's state) and asked only about the rest.
     assert result.try_numbers["cancel_campaign"] == 2
-    assert {item["outcome"] for item in results if item["message_id"] != unknown} == {"already_cancelled"}
+    others = [item for item in results if item["message_id"] != unknown]
+    assert {item["outcome"] for item in others} == {"cancelled"}
+    assert {item["message"] for item in others} == {SETTLED_EARLIER}
+    journal = emulator.client.requests_log()
+    cancels = [entry for entry in journal if entry["path"].endswith("cancelScheduleQuickMessage")]
+    assert len(cancels) == len(ids) + 2  # every ID once, and the unknown one once per try
 
 
 def test_dynamic_task_mapping_one_task_per_id(airflow_db, emulator):
