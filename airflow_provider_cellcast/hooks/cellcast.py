@@ -792,9 +792,9 @@ class CellcastHook(HttpHook):
             return error
         if unique_reference:
             return CellcastSendRecoverableError(
-                f"{error}. The request reached Cellcast, so the messages may have been queued. A retry of "
-                f"the task looks up reference {unique_reference!r} first: it adopts what was queued, and "
-                "sends only if nothing was.",
+                f"{error}. The request reached Cellcast, so the messages may have been queued. If the task "
+                f"is retried (retries > 0, or cleared), the next try first looks up reference "
+                f"{unique_reference!r}: it adopts what was queued, and sends only if nothing was.",
                 reference=unique_reference,
                 status_code=error.status_code,
                 api_message=error.api_message,

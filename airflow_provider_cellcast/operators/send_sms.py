@@ -102,7 +102,7 @@ class CellcastSendSmsOperator(BaseOperator):
                 message="Your appointment is tomorrow at 9:00. Reply STOP to opt out.",
                 contacts="{{ params.contacts }}",
                 schedule_at=timedelta(hours=1),  # or "2026-12-01T09:30:00+10:00", or an aware datetime
-                custom_string="{{ run_id }}",
+                retries=2,  # safe: a try after a lost answer adopts what was queued
             )
             CellcastCancelCampaignOperator(task_id="cancel", message_id=send.output)
 
