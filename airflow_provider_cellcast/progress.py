@@ -113,7 +113,8 @@ class VariableProgressStore:
     def load(self) -> Mapping[str, Any] | None:
         from airflow.providers.common.compat.sdk import Variable
 
-        value = Variable.get(self._key, default=None, deserialize_json=True)
+        # The default by position: Airflow 2 names it ``default_var``, the task SDK ``default``.
+        value = Variable.get(self._key, None, deserialize_json=True)
         return value if isinstance(value, Mapping) else None
 
     def save(self, record: Mapping[str, Any]) -> None:

@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from airflow_versions import read_xcom
+from airflow_versions import AIRFLOW_VERSION, read_xcom
+from packaging.version import Version
 
 from airflow_provider_cellcast.hooks.cellcast import SETTLED_EARLIER
 
@@ -96,7 +97,12 @@ def test_a_killed_bulk_cancel_resumes_where_it_stopped(airflow_db, emulator, tmp
     # Every ID is cancelled, and the retry asked Cellcast about little more than what was left.
     assert {client.message(mid)["status"] for mid in message_ids} == {"canceled"}
     full_run = IDS  # one cancel request per ID when nothing was settled before
-    assert retry_requests <= 0.55 * full_run, (first_requests, retry_requests)
+    # A retry that started over would send about 1.5 x a full run (every ID again, the settled ones
+    # also looked up). With the task state store (3.3+) the retry sends at most 0.55 x a full run;
+    # the Variable that holds progress before 3.3 is slower to write (a few more IDs are cancelled
+    # but not yet saved when the kill comes, and cost two requests each on the retry).
+    bound = 0.55 if AIRFLOW_VERSION >= Version("3.3") else 0.65
+    assert retry_requests <= bound * full_run, (first_requests, retry_requests)
     assert retry_requests >= IDS - cancelled_by_first  # the rest had to be cancelled
 
     results = read_xcom(DAG_ID, run_id, "cancel_campaign", "results")
