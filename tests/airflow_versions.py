@@ -82,14 +82,24 @@ def reschedule_count(dag_id: str, run_id: str, task_id: str) -> int:
 
 
 def without_dag_test_mask_echo(text: str) -> str:
-    """``text`` without the lines in which Airflow 3.0's ``dag.test()`` echoes values being masked.
+    """``text`` without what Airflow 3.0's ``dag.test()`` prints of values it does not mask.
 
-    In 3.0.x the in-process supervisor that ``dag.test()`` uses (``InProcessSupervisorComms.send``)
-    logs every request from the task at debug level, ``MaskSecret(value=...)`` included, before
-    the value is registered with the masker: Airflow itself prints the connection's password there
-    when it fetches a connection. Real workers log "(body omitted)" instead, and 3.1 no longer does
-    this. Only those lines of Airflow's own are dropped; everything else is still searched.
+    Only on 3.0.x, where ``dag.test()`` (not the workers, and not 3.1+):
+
+    * logs every request of the task to its in-process supervisor at debug level
+      (``InProcessSupervisorComms.send``), ``MaskSecret(value=...)`` included, before the value is
+      registered with the masker: Airflow prints the connection's password there whenever it
+      fetches a connection;
+    * prints task exceptions as rich tracebacks with the local variables of every frame (the
+      console renderer's defaults), unmasked: urllib3's frames hold the request headers.
+
+    Those lines of Airflow's own (the debug echo, the traceback panels drawn in box characters) are
+    dropped; everything else, the exception's own message line included, is still searched.
     """
     if not Version("3.0") <= AIRFLOW_VERSION < Version("3.1"):
         return text
-    return "\n".join(line for line in text.splitlines() if not ("Sending request" in line and "MaskSecret(" in line))
+    return "\n".join(
+        line
+        for line in text.splitlines()
+        if not ("Sending request" in line and "MaskSecret(" in line) and not line.startswith(("│", "╭", "╰"))
+    )

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from airflow_versions import without_dag_test_mask_echo
 from conftest import load_dag, run_dag
 from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_CANCEL_SUCCESS
 
@@ -83,5 +84,5 @@ def test_documented_401_body(airflow_db, documented_server, monkeypatch, capfd):
     assert result.state == "failed"
     [entry] = result.xcom[("cancel_campaign", "results")]
     assert entry["status_code"] == 401 and "Token expired" in entry["error"]
-    output = capfd.readouterr().out
+    output = without_dag_test_mask_echo(capfd.readouterr().out)
     assert "expired-token-0000" not in output and "APIError" not in output
