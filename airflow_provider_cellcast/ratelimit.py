@@ -1,8 +1,9 @@
 """Client-side request pacing: per hook (:class:`RequestPacer`) or per account (:class:`SharedRequestPacer`).
 
 Both keep one interface, ``acquire()`` before each request and ``pause(seconds)`` after a 429;
-:func:`build_pacer` picks one from the settings. Standard library only at import time: Redis,
-``pyrate-limiter`` and the Redis provider load when a shared pacer first paces.
+:func:`build_pacer` picks one from the settings. At import time only the standard library and
+the provider's exceptions: Redis, ``pyrate-limiter`` and the Redis provider load when a shared
+pacer first paces.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Client settings of the Cellcast hook: defaults, connection extras and per-task overrides.
 
-Standard library only, so that operators can check ``hook_params`` when a DAG file is parsed.
+Imports only the provider's exceptions (and so Airflow's exception classes), so that operators
+can check ``hook_params`` cheaply when a DAG file is parsed.
 """
 
 from __future__ import annotations
