@@ -305,14 +305,7 @@ class CellcastHook(HttpHook):
         self.base_url = self.api_base_url
         self.merged_extra = dict(extra_options or {})
         if self._session is None:
-            token = (self.connection.password or "").strip()
-            if not token:
-                raise CellcastConfigurationError(
-                    f"Connection {self.cellcast_conn_id!r} has no API token: put the Cellcast API token "
-                    "in its password field (labelled 'API token' in the UI)"
-                )
-            # The task SDK masks connection passwords it fetched; this covers every other way in.
-            mask_secret(token)
+            token = self._token
             session = requests.Session()
             session.headers.update(
                 {
@@ -328,6 +321,19 @@ class CellcastHook(HttpHook):
             session.mount("http://", adapter)
             self._session = session
         return self._session
+
+    @cached_property
+    def _token(self) -> str:
+        """The API token from the connection's password field, registered with the secrets masker."""
+        token = (self.connection.password or "").strip()
+        if not token:
+            raise CellcastConfigurationError(
+                f"Connection {self.cellcast_conn_id!r} has no API token: put the Cellcast API token "
+                "in its password field (labelled 'API token' in the UI)"
+            )
+        # The task SDK masks connection passwords it fetched; this covers every other way in.
+        mask_secret(token)
+        return token
 
     def url_from_endpoint(self, endpoint: str | None) -> str:
         """The URL a request to ``endpoint`` goes to: the connection's checked API base URL, then ``endpoint``."""
@@ -347,7 +353,7 @@ class CellcastHook(HttpHook):
         return build_pacer(
             self.settings,
             base_url=self.api_base_url,
-            token=(self.connection.password or "").strip(),
+            token=self._token,
             sleep=self._sleep,
             log=self.log,
         )
@@ -631,9 +637,11 @@ class CellcastHook(HttpHook):
         reference = validate_reference(custom_string)
         result = _empty_send_result(reference)
         result["adopted"] = True
+        seen: set[str] = set()
         for item in self.list_messages(custom_string=reference):
             message_id = item.get("_id")
-            if isinstance(message_id, str) and message_id not in result["message_ids"]:
+            if isinstance(message_id, str) and message_id not in seen:
+                seen.add(message_id)
                 result["message_ids"].append(message_id)
                 result["queued"].append({"message_id": message_id, "contact": mask_phone(item.get("receiver", ""))})
         return result if result["message_ids"] else None
@@ -646,9 +654,8 @@ class CellcastHook(HttpHook):
         ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not
         asked about again, so a campaign costs fewer requests per round as it progresses. IDs are
         looked up concurrently at the account's pace (one round of N IDs takes about N /
-        ``requests_per_second``). An ID
-        Cellcast does not know counts as ``not_found``; other errors propagate as typed
-        :class:`CellcastError`.
+        ``requests_per_second``). An ID Cellcast does not know counts as ``not_found``; other
+        errors propagate as typed :class:`CellcastError`.
         """
         known = known or {}
         ids = list(message_ids)
