@@ -69,7 +69,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
 
     :param message_id: a message ID or a list of IDs (templated), e.g. ``send.output``.
     :param custom_string: instead of ``message_id``, a campaign reference (templated): every
-        message carrying it, listed once per try (``GET /api/v2/report/message``, all pages).
+        message carrying it, listed once per worker run (``GET /api/v2/report/message``, all
+        pages): once per try in poke and deferrable modes, once per poke in reschedule mode.
     :param target_status: a status or a collection of statuses that count as success
         (``"cancelled"`` and Cellcast's ``"delievered"`` are accepted spellings).
     :param failure_statuses: statuses that fail the task at once (default ``failed``,
@@ -132,7 +133,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         return CellcastHook(self.cellcast_conn_id, **self.hook_params)
 
     def _message_ids(self) -> list[str]:
-        """The rendered IDs, or (looked up once per try) those of the campaign reference."""
+        """The rendered IDs, or (looked up once per worker run) those of the campaign reference."""
         from airflow_provider_cellcast.validation import validate_message_ids
 
         if self.custom_string is None:
