@@ -1,9 +1,14 @@
 """Typed errors of the Cellcast provider.
 
-Every error the hook raises is a :class:`CellcastError`, an ``AirflowException`` that carries the
-HTTP status code (``None`` when no answer arrived) and Cellcast's own message. Errors after which
-a task retry cannot help also derive from ``AirflowFailException``, so Airflow fails the task
-without using its retries. Error texts never contain the API token or the server's stack trace.
+Every error the client and the hook raise is a :class:`CellcastError`, an ``AirflowException``
+that carries the HTTP status code (``None`` when no answer arrived) and Cellcast's own message.
+Errors after which a task retry cannot help also derive from ``AirflowFailException``, so Airflow
+fails the task without using its retries. Which errors are retried *within* a try is decided in
+one place, :mod:`airflow_provider_cellcast.client.retry`. Error texts never contain the API
+token or the server's stack trace.
+
+This is the bottom layer of the package: it imports Airflow's exception classes (through
+apache-airflow-providers-common-compat, where they moved between releases) and nothing else.
 """
 
 from __future__ import annotations
@@ -21,9 +26,6 @@ class CellcastError(AirflowException):
     :ivar api_message: the ``message`` Cellcast gave, if any.
     :ivar message_id: the message the request was about, if any.
     """
-
-    #: Retried inside one task try (with backoff) when true.
-    transient: bool = False
 
     def __init__(
         self,
@@ -64,20 +66,17 @@ class CellcastBadRequestError(CellcastError, AirflowFailException):
 class CellcastRateLimitError(CellcastError):
     """HTTP 429: too many requests. ``retry_after`` holds the server's hint in seconds, if any."""
 
-    transient = True
-
     def __init__(self, text: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self.retry_after = retry_after
 
 
 class CellcastServerError(CellcastError):
-    """HTTP 5xx. 502, 503 and 504 are transient; other 5xx fail the try at once."""
+    """HTTP 5xx. ``retry_after`` holds the server's hint in seconds, if any."""
 
     def __init__(self, text: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self.retry_after = retry_after
-        self.transient = self.status_code in (502, 503, 504)
 
 
 class CellcastConnectionError(CellcastError):
@@ -87,15 +86,24 @@ class CellcastConnectionError(CellcastError):
     repeated then, while a cancel or a lookup may.
     """
 
-    transient = True
-
     def __init__(self, text: str, *, request_sent: bool, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self.request_sent = request_sent
 
 
 class CellcastInvalidResponseError(CellcastError):
-    """The answer could not be read: not JSON, empty, or JSON of an unexpected shape."""
+    """The answer could not be read: not JSON, empty, too large, or JSON of an unexpected shape."""
+
+
+class CellcastRedirectError(CellcastInvalidResponseError):
+    """A redirect (HTTP 3xx): Cellcast's API never redirects, so it is never followed or trusted.
+
+    :ivar location_host: the host the redirect pointed at.
+    """
+
+    def __init__(self, text: str, *, location_host: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.location_host = location_host
 
 
 class CellcastUnsuccessfulError(CellcastError):
@@ -170,7 +178,11 @@ class CellcastSendRecoverableError(CellcastError):
 
 
 class CellcastSendConnectionLostError(CellcastSendOutcomeUnknownError, CellcastConnectionError):
-    """The connection broke or timed out after the send request went out (a dropped answer)."""
+    """The connection broke or timed out after the send request went out (a dropped answer).
+
+    Like every :class:`CellcastSendOutcomeUnknownError`, never retried: not within the try (the
+    retry policy repeats a send only when it certainly did not reach Cellcast) and not by Airflow.
+    """
 
 
 class CellcastPartialSendError(CellcastError, AirflowFailException):

@@ -6,7 +6,6 @@ only; the hook is imported when a notification is sent.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,8 @@ from airflow.providers.common.compat.sdk import BaseNotifier
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_cellcast.client.results import SendResult
 
 
 class CellcastNotifier(BaseNotifier):
@@ -77,10 +78,22 @@ class CellcastNotifier(BaseNotifier):
 
         hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
         try:
-            # The hook checks the rendered values and never repeats a send that may have been queued.
+            # The client checks the rendered values and never repeats a send that may have been queued.
             result = hook.send_sms(self.message, self.contacts, sender=self.sender or None)
         finally:
             hook.close()
+        self._log_result(result)
+
+    async def async_notify(self, context: Context) -> None:
+        """The same send from the triggerer (deadline alerts), with the async client: no thread."""
+        from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+
+        client = await CellcastHook(self.cellcast_conn_id, **self.hook_params).get_async_client()
+        async with client:
+            result = await client.send_sms(self.message, self.contacts, sender=self.sender or None)
+        self._log_result(result)
+
+    def _log_result(self, result: SendResult) -> None:
         skipped = len(result["invalid_contacts"]) + len(result["unsubscribed_contacts"])
         self.log.info(
             "Cellcast SMS notification queued for %d of %d contact(s)%s",
@@ -88,10 +101,6 @@ class CellcastNotifier(BaseNotifier):
             len(result["message_ids"]) + skipped,
             f"; {skipped} invalid or unsubscribed skipped" if skipped else "",
         )
-
-    async def async_notify(self, context: Context) -> None:
-        """The same send from the triggerer (deadline alerts): the sync hook runs in a thread."""
-        await asyncio.to_thread(self.notify, context)
 
 
 #: The functional spelling other Airflow providers offer (``send_slack_notification``...).

@@ -1,7 +1,9 @@
 """The trigger behind ``CellcastMessageStatusSensor(deferrable=True)``.
 
 It runs in the triggerer, polls Cellcast until every message reached a target status (or one
-never will) and fires one :class:`~airflow.triggers.base.TriggerEvent`.
+never will) and fires one :class:`~airflow.triggers.base.TriggerEvent`. It polls with the async
+Cellcast client (aiohttp, no threads), and also runs outside a triggerer: in a plain asyncio
+script or test, with the connection from an ``AIRFLOW_CONN_...`` variable.
 """
 
 from __future__ import annotations
@@ -85,53 +87,47 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        # Design choice: the synchronous hook runs in a worker thread (asyncio.to_thread) rather
-        # than a second, async HTTP client. HTTP, Bearer auth, retries with Retry-After, the
-        # envelope parsing and the "not found" mapping then exist once, in the hook, and the
-        # trigger cannot drift from the sensor's poke mode. The cost is one thread per trigger
-        # while a round runs (a few GETs), which the triggerer's default thread pool absorbs.
-        # The hook's connection lookup from that thread goes through the triggerer's comms,
-        # which supports calls from threads other than the event loop's.
+        # The async client carries out the same plans as the sensor's poke mode (request building,
+        # retry policy, pacing, envelope reading, "not found"), on the triggerer's event loop:
+        # no thread per poll, so hundreds of deferred sensors wait at the cost of their sockets.
         from airflow.providers.common.compat.sdk import AirflowFailException
 
         from airflow_provider_cellcast.exceptions import CellcastError
         from airflow_provider_cellcast.hooks.cellcast import CellcastHook
 
         rules = StatusRules(targets=frozenset(self.target_statuses), failures=frozenset(self.failure_statuses))
-        hook = CellcastHook(self.cellcast_conn_id, **self.hook_params)
         known: dict[str, str] = {}
         rounds = 0
         try:
-            while True:
-                rounds += 1
-                try:
-                    check: StatusCheck = await asyncio.to_thread(hook.check_statuses, self.message_ids, rules, known)
-                except CellcastError as error:
-                    yield TriggerEvent(
-                        {
-                            "status": "error",
-                            "statuses": known,
-                            "message": str(error),
-                            "permanent": isinstance(error, AirflowFailException),
-                        }
-                    )
-                    return
-                known = check.statuses
-                if check.failed:
-                    yield TriggerEvent({"status": "failed", "statuses": known, "message": failure_text(check, rules)})
-                    return
-                if check.finished:
-                    yield TriggerEvent(
-                        {
-                            "status": "success",
-                            "statuses": known,
-                            "message": f"{len(known)} message(s) reached {rules.describe_targets()} "
-                            f"after {rounds} polling round(s)",
-                        }
-                    )
-                    return
-                self.log.info("Cellcast messages: %s; next check in %.0f s", check.summary(), self.poll_interval)
-                await asyncio.sleep(self.poll_interval)
-        finally:
-            # Release the pooled connections; close() does no I/O worth a thread.
-            hook.close()
+            client = await CellcastHook(self.cellcast_conn_id, **self.hook_params).get_async_client()
+            async with client:
+                while True:
+                    rounds += 1
+                    check: StatusCheck = await client.check_statuses(self.message_ids, rules, known)
+                    known = check.statuses
+                    if check.failed:
+                        yield TriggerEvent(
+                            {"status": "failed", "statuses": known, "message": failure_text(check, rules)}
+                        )
+                        return
+                    if check.finished:
+                        yield TriggerEvent(
+                            {
+                                "status": "success",
+                                "statuses": known,
+                                "message": f"{len(known)} message(s) reached {rules.describe_targets()} "
+                                f"after {rounds} polling round(s)",
+                            }
+                        )
+                        return
+                    self.log.info("Cellcast messages: %s; next check in %.0f s", check.summary(), self.poll_interval)
+                    await asyncio.sleep(self.poll_interval)
+        except CellcastError as error:
+            yield TriggerEvent(
+                {
+                    "status": "error",
+                    "statuses": known,
+                    "message": str(error),
+                    "permanent": isinstance(error, AirflowFailException),
+                }
+            )

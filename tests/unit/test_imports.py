@@ -1,7 +1,8 @@
 """Imports run one way, and DAG files stay light.
 
-Layers, top to bottom: operators / sensors / triggers / notifications -> hooks -> envelope,
-settings, validation, statuses, texts, ratelimit -> exceptions -> the package root and ``_compat``.
+Layers, top to bottom: operators / sensors / triggers / notifications -> hooks -> client ->
+envelope, settings, validation, statuses, texts, ratelimit, shared_ratelimit, progress ->
+exceptions -> the package root and ``_compat``.
 Every import of every provider module is scanned (module level, function level and
 ``TYPE_CHECKING`` blocks alike): a module may import from a lower layer, or from its own layer in
 the middle one; of the top layer only the sensor may import its trigger (to defer to it). The
@@ -34,11 +35,13 @@ RANKS: dict[str, int] = {
     "texts": 2,
     "ratelimit": 2,
     "progress": 2,
-    "hooks": 3,
-    "operators": 4,
-    "sensors": 4,
-    "triggers": 4,
-    "notifications": 4,
+    "shared_ratelimit": 2,
+    "client": 3,
+    "hooks": 4,
+    "operators": 5,
+    "sensors": 5,
+    "triggers": 5,
+    "notifications": 5,
 }
 #: The middle layer's modules may use one another (statuses and validation shorten lists with texts).
 SHARED_RANK = 2
@@ -123,6 +126,32 @@ def test_imports_run_downward_only() -> None:
             if not allowed:
                 upward.append(f"{module} -> {target}")
     assert upward == []
+
+
+def airflow_imports_of(source: str) -> set[str]:
+    """Every module of Airflow itself (not of this provider) that ``source`` imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module or "")
+    return {name for name in found if name == "airflow" or name.startswith("airflow.")}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "client").glob("*.py")), ids=lambda path: path.name)
+def test_the_client_reaches_airflow_only_through_the_bottom_layer(path: Path) -> None:
+    # Airflow comes in through exceptions.py and the compat shims only, so that an Airflow-free
+    # client is one change away; and the client knows nothing of the layers above it.
+    assert airflow_imports_of(path.read_text()) == set()
+    module = module_name(path)
+    above = {"hooks", "operators", "sensors", "triggers", "notifications"}
+    assert not [name for name in imports_of(path.read_text(), module) if part_of(name) in above]
+
+
+def test_the_client_scan_sees_airflow_imports() -> None:
+    source = "import airflow.sdk\nfrom airflow.providers.http.hooks.http import HttpHook\nimport airflow_provider_cellcast\n"
+    assert airflow_imports_of(source) == {"airflow.sdk", "airflow.providers.http.hooks.http"}
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "triggers").glob("*.py")), ids=lambda path: path.name)

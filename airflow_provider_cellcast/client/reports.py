@@ -1,0 +1,197 @@
+"""Reading what Cellcast knows about messages: one message, lists by reference, status rounds.
+
+Plans (see :mod:`.plan`) for ``GET /api/v2/report/message/{id}`` and ``GET
+/api/v2/report/message``. Filters sent to the list are checked again on every item, so that a
+service that ignored a filter costs pages, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from airflow_provider_cellcast.client.plan import CallContext, Map, Plan, call
+from airflow_provider_cellcast.client.results import SendResult, empty_send_result
+from airflow_provider_cellcast.client.tally import Tally
+from airflow_provider_cellcast.client.wire import ApiRequest
+from airflow_provider_cellcast.exceptions import (
+    CellcastError,
+    CellcastInvalidResponseError,
+    CellcastMessageNotFoundError,
+    CellcastUnsuccessfulError,
+)
+from airflow_provider_cellcast.statuses import NOT_FOUND, StatusCheck, StatusRules, normalise_status
+from airflow_provider_cellcast.validation import (
+    mask_phone,
+    validate_message_id,
+    validate_message_type,
+    validate_reference,
+)
+
+MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
+#: Messages per page when listing by reference: well inside any page size a list API allows.
+LIST_PAGE_SIZE = 100
+
+
+def not_found(ctx: CallContext, message_id: str, cause: CellcastError | None) -> CellcastMessageNotFoundError:
+    return CellcastMessageNotFoundError(
+        f"Cellcast has no message {message_id} on the account of {ctx.name}: check the ID and that the "
+        "connection's token belongs to the account that sent it",
+        status_code=cause.status_code if cause else None,
+        api_message=cause.api_message if cause else None,
+        message_id=message_id,
+    )
+
+
+def get_message(ctx: CallContext, message_id: str) -> Plan[dict[str, Any]]:
+    """One message's detail and status.
+
+    :raises CellcastMessageNotFoundError: the ID does not exist on this account.
+    """
+    message_id = validate_message_id(message_id)
+    request = ApiRequest(
+        "GET",
+        f"{MESSAGE_REPORT_ENDPOINT}/{message_id}",
+        what=f"status lookup of message {message_id}",
+        message_id=message_id,
+    )
+    try:
+        envelope = yield from call(ctx, request)
+    except CellcastUnsuccessfulError as error:
+        raise not_found(ctx, message_id, error) from error
+    except CellcastError as error:
+        if error.status_code == 404:
+            raise not_found(ctx, message_id, error) from error
+        raise
+    if not isinstance(envelope.data, Mapping) or not envelope.data:
+        raise not_found(ctx, message_id, None)
+    return dict(envelope.data)
+
+
+def current_status(ctx: CallContext, message_id: str) -> Plan[str]:
+    """The canonical status of one message; ``not_found`` for an ID Cellcast does not know."""
+    try:
+        report = yield from get_message(ctx, message_id)
+    except CellcastMessageNotFoundError:
+        return NOT_FOUND
+    return normalise_status(report.get("status"))
+
+
+def list_query(
+    *,
+    custom_string: str | None = None,
+    status: str | None = None,
+    message_type: str | None = None,
+    page_size: int = LIST_PAGE_SIZE,
+) -> dict[str, Any]:
+    """Cellcast's query for the list filters (``customString``, ``status``, ``campType``)."""
+    query: dict[str, Any] = {"limit": page_size}
+    if custom_string is not None:
+        query["customString"] = custom_string
+    if status is not None:
+        query["status"] = status
+    if message_type is not None:
+        query["campType"] = message_type
+    return query
+
+
+def list_page(ctx: CallContext, query: Mapping[str, Any], page: int) -> Plan[tuple[list[dict[str, Any]], bool]]:
+    """One page of the list: its items (as Cellcast gave them) and whether another page follows."""
+    what = f"message list page {page}"
+    data = (
+        yield from call(ctx, ApiRequest("GET", MESSAGE_REPORT_ENDPOINT, params={**query, "page": page}, what=what))
+    ).data
+    items = data.get("items") if isinstance(data, Mapping) else None
+    if not isinstance(items, list):
+        raise CellcastInvalidResponseError(f"Cellcast answered the {what} without an items list")
+    found = [dict(item) for item in items if isinstance(item, Mapping)]
+    return found, bool(items) and bool(data.get("hasNextPage"))
+
+
+def matches(item: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
+    """Whether a listed item really has what the query filtered on (the service may ignore a filter)."""
+    if "customString" in query and item.get("customString") != query["customString"]:
+        return False
+    return "status" not in query or normalise_status(item.get("status")) == normalise_status(query["status"])
+
+
+def each_listed(ctx: CallContext, query: Mapping[str, Any], visit: Callable[[dict[str, Any]], None]) -> Plan[None]:
+    """``visit`` every item of every page that matches ``query``; memory stays one page."""
+    page = 1
+    while True:
+        items, more = yield from list_page(ctx, query, page)
+        for item in items:
+            if matches(item, query):
+                visit(item)
+        if not more:
+            return
+        page += 1
+
+
+def message_ids_by_reference(
+    ctx: CallContext, custom_string: str, *, status: str | None = None, message_type: str | None = None
+) -> Plan[list[str]]:
+    """IDs of the messages carrying a reference (optionally in one status, of one type), all pages.
+
+    Every page is read before the caller acts: cancelling shrinks a list filtered on
+    ``scheduled``, and paging through a list that shrinks skips entries.
+    """
+    reference = validate_reference(custom_string)
+    if message_type is not None:
+        message_type = validate_message_type(message_type)
+    ids: dict[str, None] = {}
+
+    def visit(item: dict[str, Any]) -> None:
+        if isinstance(item.get("_id"), str):
+            ids[item["_id"]] = None
+
+    yield from each_listed(ctx, list_query(custom_string=reference, status=status, message_type=message_type), visit)
+    return list(ids)
+
+
+def find_sent_by_reference(ctx: CallContext, custom_string: str) -> Plan[SendResult | None]:
+    """What earlier sends with this reference queued, as a :class:`~.results.SendResult`; ``None`` if nothing."""
+    reference = validate_reference(custom_string)
+    result = empty_send_result(reference, adopted=True)
+    seen: set[str] = set()
+
+    def visit(item: dict[str, Any]) -> None:
+        message_id = item.get("_id")
+        if isinstance(message_id, str) and message_id not in seen:
+            seen.add(message_id)
+            result["message_ids"].append(message_id)
+            result["queued"].append({"message_id": message_id, "contact": mask_phone(item.get("receiver", ""))})
+
+    yield from each_listed(ctx, list_query(custom_string=reference), visit)
+    return result if result["message_ids"] else None
+
+
+def check_statuses(
+    ctx: CallContext, message_ids: Iterable[str], rules: StatusRules, known: Mapping[str, str] | None = None
+) -> Plan[StatusCheck]:
+    """One polling round: look up every ID not already done and classify it with ``rules``.
+
+    ``known`` holds statuses from earlier rounds: an ID once seen in a target status is not asked
+    about again, so a campaign costs fewer requests per round as it progresses. IDs are looked up
+    concurrently at the account's pace. An ID Cellcast does not know counts as ``not_found``;
+    other errors end the round as typed ``CellcastError``.
+    """
+    known = known or {}
+    ids = list(message_ids)
+    statuses: dict[str, str | None] = {message_id: known.get(message_id) for message_id in ids}
+    to_ask = [mid for mid, status in statuses.items() if status is None or rules.verdict(status) != "done"]
+    tally = Tally("status check", len(to_ask), ctx.log)
+
+    def record(message_id: str, outcome: str | CellcastError) -> None:
+        if isinstance(outcome, CellcastError):
+            raise outcome
+        statuses[message_id] = outcome
+        tally.add()
+
+    yield Map(lambda mid: current_status(ctx, mid), to_ask, record, ctx.settings.max_concurrency, "status check")
+    check = StatusCheck()
+    for message_id in ids:
+        status = statuses[message_id] or "unknown"
+        check.statuses[message_id] = status
+        getattr(check, rules.verdict(status)).append(message_id)
+    return check
