@@ -26,6 +26,7 @@ from airflow_provider_cellcast.client.wire import (
     HttpResponse,
     environment_proxy,
     environment_verify,
+    no_answer_text,
 )
 from airflow_provider_cellcast.exceptions import CellcastConnectionError, CellcastError
 from airflow_provider_cellcast.ratelimit import AsyncPacer
@@ -85,7 +86,7 @@ class AiohttpTransport:
 
         session = self._client_session()
         timeout = aiohttp.ClientTimeout(total=deadline, connect=min(self.settings.connect_timeout, deadline))
-        expired = False
+        expired = never_sent = False
         try:
             async with session.request(
                 request.method,
@@ -114,18 +115,13 @@ class AiohttpTransport:
             expired = True
             cause: BaseException = error
         except aiohttp.ClientConnectorError as error:
-            raise CellcastConnectionError(
-                f"Cellcast could not be reached for {what}", request_sent=False, message_id=message_id
-            ) from error
+            cause, never_sent = error, True
         except (aiohttp.ClientError, OSError) as error:
             cause = error
-        problem = (
-            f"sent no complete answer within the attempt deadline of {deadline:.3g} s"
-            if expired
-            else f"sent no complete answer ({type(cause).__name__})"
-        )
         raise CellcastConnectionError(
-            f"Cellcast {problem} for {what}", request_sent=True, message_id=message_id
+            no_answer_text(request.url, what, deadline=deadline, expired=expired, never_sent=never_sent, error=cause),
+            request_sent=not never_sent,
+            message_id=message_id,
         ) from cause
 
     async def close(self) -> None:

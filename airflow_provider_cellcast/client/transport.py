@@ -33,7 +33,13 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_cellcast.client.plan import Map, Pace, PauseAccount, Plan, Transmit, Wait
-from airflow_provider_cellcast.client.wire import BodyReader, HttpRequest, HttpResponse, environment_proxy
+from airflow_provider_cellcast.client.wire import (
+    BodyReader,
+    HttpRequest,
+    HttpResponse,
+    environment_proxy,
+    no_answer_text,
+)
 from airflow_provider_cellcast.client.wire import environment_verify as _environment_verify
 from airflow_provider_cellcast.exceptions import CellcastConnectionError, CellcastError
 from airflow_provider_cellcast.ratelimit import Pacer
@@ -256,15 +262,13 @@ class RequestsTransport:
         except CellcastError:
             raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-            never_sent = not watch.expired and _never_sent(error)
-            if watch.expired:
-                problem = f"sent no complete answer within the attempt deadline of {deadline:.3g} s"
-            elif never_sent:
-                problem = "could not be reached"
-            else:
-                problem = f"sent no complete answer ({type(error).__name__})"
+            # A read that waited the whole deadline is the deadline passing too, whichever fired first.
+            expired = watch.expired or isinstance(error, requests.ReadTimeout)
+            never_sent = not expired and _never_sent(error)
             raise CellcastConnectionError(
-                f"Cellcast {problem} for {what}", request_sent=not never_sent, message_id=message_id
+                no_answer_text(url, what, deadline=deadline, expired=expired, never_sent=never_sent, error=error),
+                request_sent=not never_sent,
+                message_id=message_id,
             ) from error
         finally:
             _WATCHDOG.stop(watch)

@@ -202,6 +202,21 @@ def environment_verify(verify: bool | str) -> bool | str:
 # -- reading an answer ---------------------------------------------------------------------------
 
 
+def no_answer_text(
+    url: str, what: str, *, deadline: float, expired: bool, never_sent: bool, error: BaseException
+) -> str:
+    """The text of a ``CellcastConnectionError``: where, for what, and what happened."""
+    from urllib3.util import parse_url
+
+    parts = parse_url(url)
+    where = f"{parts.scheme}://{parts.host}{f':{parts.port}' if parts.port else ''}"
+    if expired:
+        return f"Cellcast at {where} sent no complete answer for {what} within the attempt deadline of {deadline:.3g} s"
+    if never_sent:
+        return f"could not connect to Cellcast at {where} for {what} ({type(error).__name__})"
+    return f"Cellcast at {where} sent no complete answer for {what} ({type(error).__name__})"
+
+
 class BodyReader:
     """Collects an answer's body, decoding gzip or deflate, and refuses more than ``limit`` bytes.
 

@@ -184,7 +184,7 @@ class CellcastHook(HttpHook):
                     settings=self.settings,
                     transport=self._transport,
                     sleep=self._sleep,
-                    name=f"connection {self.cellcast_conn_id!r}",
+                    name=f"Airflow connection {self.cellcast_conn_id!r}",
                     log=self.log,
                 )
             return self._client
@@ -200,7 +200,7 @@ class CellcastHook(HttpHook):
             self._token_of(conn),
             base_url=self._base_url_of(conn),
             settings=self._settings_from(await get_async_extra_dejson(conn)),
-            name=f"connection {self.cellcast_conn_id!r}",
+            name=f"Airflow connection {self.cellcast_conn_id!r}",
             log=self.log,
         )
 

@@ -126,14 +126,24 @@ CASES = [
     Case(
         "latency under the timeout", {"kind": "latency", "latency_ms": 300}, "success", 1, 1, "cancelled", "cancelled"
     ),
-    Case("hang once (read timeout)", {"kind": "hang", "hang_seconds": 4}, "success", 2, 1, "ReadTimeout", "cancelled"),
+    Case(
+        "hang once (attempt deadline)",
+        {"kind": "hang", "hang_seconds": 4},
+        "success",
+        2,
+        1,
+        "within the attempt deadline of 1 s",
+        "cancelled",
+    ),
+    # The call's budget (call_timeout, by default twice timeout) ends a hung call after two
+    # attempts of 1 s, whatever max_attempts allows: 2 requests in each of the 2 tries.
     Case(
         "hang on every request",
         {"kind": "hang", "hang_seconds": 4, "count": None},
         "failed",
-        6,
+        4,
         2,
-        "ReadTimeout",
+        "within the attempt deadline of 1 s",
         "failed",
     ),
     Case(
