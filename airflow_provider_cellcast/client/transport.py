@@ -63,39 +63,41 @@ class Transport(Protocol):
 
 
 class _Watch:
-    """The connections one attempt uses, and whether its deadline has passed."""
+    """The sockets one attempt uses, and whether its deadline has passed.
+
+    Sockets, not connections: ``http.client`` hands the socket of a ``Connection: close`` answer
+    to the response and forgets it on the connection, while the body is still being read.
+    """
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.expired = False
         self.active = True
-        self._connections: list[Any] = []
+        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
 
-    def attach(self, connection: Any) -> None:
+    def attach(self, sock: socket.socket) -> None:
         with self._lock:
             if self.expired:
-                _shut(connection)
-            elif connection not in self._connections:
-                self._connections.append(connection)
+                _shut(sock)
+            elif all(sock is not known for known in self._sockets):
+                self._sockets.append(sock)
 
     def expire(self) -> None:
         with self._lock:
             if not self.active:
                 return
             self.expired = True
-            for connection in self._connections:
-                _shut(connection)
+            for sock in self._sockets:
+                _shut(sock)
 
 
-def _shut(connection: Any) -> None:
-    """Unblock whatever reads or writes the connection's socket (it is never reused after this)."""
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _shut(sock: socket.socket) -> None:
+    """Unblock whatever reads or writes the socket (its connection is never reused after this)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to unblock
 
 
 class _Watchdog:
@@ -125,10 +127,11 @@ class _Watchdog:
         self._local.watch = None
 
     def attach_current(self, connection: Any) -> None:
-        """Put ``connection`` under the deadline of the attempt running on this thread, if any."""
+        """Put the socket of ``connection`` under the deadline of the attempt running on this thread."""
         watch = getattr(self._local, "watch", None)
-        if watch is not None:
-            watch.attach(connection)
+        sock = getattr(connection, "sock", None)
+        if watch is not None and sock is not None:
+            watch.attach(sock)
 
     def _run(self) -> None:
         while True:
@@ -152,8 +155,8 @@ _WATCHDOG = _Watchdog()
 
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
     def connect(self) -> None:
-        _WATCHDOG.attach_current(self)
         super().connect()
+        _WATCHDOG.attach_current(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.attach_current(self)  # a pooled connection is reused without connect()
@@ -161,9 +164,11 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    # The TLS handshake runs inside connect(), before the TLS socket exists to be watched: each
+    # of its reads is bounded by connect_timeout instead.
     def connect(self) -> None:
-        _WATCHDOG.attach_current(self)
         super().connect()
+        _WATCHDOG.attach_current(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.attach_current(self)
@@ -271,7 +276,7 @@ class RequestsTransport:
                 message_id=message_id,
             ) from error
         finally:
-            _WATCHDOG.stop(watch)
+            _WATCHDOG.stop(watch)  # the attempt is over: a late expiry must not touch it
             if response is not None:
                 response.close()
         headers = {key.lower(): value for key, value in response.headers.items()}
