@@ -65,7 +65,9 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "timeout": {
                         "label": "Request timeout (seconds)",
-                        "description": "How long to wait for Cellcast to answer one request. Empty: 30.",
+                        "description": "The deadline of one attempt of a request: connecting, the headers and "
+                        "the whole answer together. A request with retries ends within call_timeout (an extra; "
+                        "by default twice this). Empty: 30.",
                         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
                     },
                     "max_attempts": {
@@ -76,13 +78,16 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "requests_per_second": {
                         "label": "Requests per second",
-                        "description": "The account's rate limit: all workers of one task together pace 10 % "
-                        "below it, so that Cellcast never answers 429; 0 disables pacing. Empty: 10.",
+                        "description": "The account's rate limit: the requests of one task (all its workers) "
+                        "pace 10 % below it; several tasks of one account pace together only with the shared "
+                        "rate limit below, else Cellcast may answer 429 (which is retried). 0 disables pacing. "
+                        "Empty: 10.",
                         "schema": {"type": ["number", "null"], "minimum": 0},
                     },
                     "max_concurrency": {
                         "label": "Parallel requests",
-                        "description": "Worker threads for bulk cancels (1 to 64). Empty: 8.",
+                        "description": "Requests in flight at once in bulk cancels and status rounds (1 to 64). "
+                        "Empty: 8.",
                         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 64},
                     },
                     "rate_limit_redis_conn_id": {

@@ -162,6 +162,16 @@ def decode_json(body: bytes) -> tuple[Any, str | None]:
     return document, None
 
 
+def says_not_found(error: CellcastUnsuccessfulError) -> bool:
+    """Whether a refusal says the thing asked about does not exist ("message not found").
+
+    The verdict itself is never read from the wording; only which kind of failure a ``status:
+    false`` is: the report answers an unknown ID with "message not found", but a malformed one
+    with "internal server error" (a CastError), which is not the ID's absence.
+    """
+    return "not found" in (error.api_message or "").lower()
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:

@@ -195,3 +195,40 @@ class CellcastPartialSendError(CellcastError, AirflowFailException):
     def __init__(self, text: str, *, partial_result: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self.partial_result = dict(partial_result)
+
+
+class CellcastScheduleMismatchError(CellcastError, AirflowFailException):
+    """Cellcast understood a send's ``scheduleAt`` as another time: what it queued was cancelled.
+
+    Cellcast was seen to read a UTC time as Australian local time, sending texts hours off; the
+    send reads back the ``scheduleAt`` of what it queued and cancels it all when they differ by
+    more than a minute.
+
+    :ivar requested: the time asked for (UTC, ISO 8601).
+    :ivar understood: the time Cellcast reports, as it gave it.
+    :ivar cancelled: IDs cancelled because of it; ``not_cancelled`` those whose cancel failed.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        requested: str,
+        understood: str | None,
+        cancelled: list[str],
+        not_cancelled: list[str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(text, **kwargs)
+        self.requested = requested
+        self.understood = understood
+        self.cancelled = cancelled
+        self.not_cancelled = not_cancelled
+
+
+class CellcastScheduleUnverifiedError(CellcastError):
+    """A scheduled send was queued, but the time Cellcast understood could not be read back.
+
+    Not an ``AirflowFailException``: a retry of a send operator task adopts the queued messages
+    by their reference and checks their time again; nothing is sent twice.
+    """

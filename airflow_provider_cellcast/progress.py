@@ -120,9 +120,7 @@ class VariableProgressStore:
     def save(self, record: Mapping[str, Any]) -> None:
         from airflow.providers.common.compat.sdk import Variable
 
-        Variable.set(
-            self._key, dict(record), serialize_json=True, description="Progress of a Cellcast bulk cancel"
-        )
+        Variable.set(self._key, dict(record), serialize_json=True, description="Progress of a Cellcast bulk cancel")
 
     def clear(self) -> None:
         from airflow.providers.common.compat.sdk import Variable

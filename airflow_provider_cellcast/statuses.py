@@ -2,9 +2,10 @@
 
 The vocabulary (known statuses, spellings, which statuses a cancel can still change) and the
 rules the status sensor (poke and reschedule modes) and its trigger (deferrable mode) decide with,
-so that the three modes and the hook's cancel cannot disagree. No I/O here: the hook looks the
-statuses up (:meth:`~airflow_provider_cellcast.hooks.cellcast.CellcastHook.check_statuses`).
-Imports only the provider's exceptions, so that DAG files importing the sensor stay light.
+so that the three modes and the client's cancel cannot disagree. No I/O here: the client looks
+the statuses up (:func:`airflow_provider_cellcast.client.reports.check_statuses`). Imports only
+the provider's exceptions and :mod:`~airflow_provider_cellcast.texts`, so that DAG files
+importing the sensor stay light.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ so that bad input fails before any network call with a :class:`CellcastInputErro
 field and the accepted values. Operators call them for values they need before the hook (the
 cancel operator's rendered IDs), and the example DAGs reuse the patterns for their trigger forms.
 The emulator does not: it has its own reading of Cellcast's rules, so that tests compare two.
-Imports only the provider's exceptions (and so Airflow's): light enough for DAG-parse time.
+Imports only the provider's exceptions (and so Airflow's exception classes) and
+:mod:`~airflow_provider_cellcast.texts`: light enough for DAG-parse time.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow_provider_cellcast.contacts import mask_phone
 from airflow_provider_cellcast.exceptions import CellcastInputError
 from airflow_provider_cellcast.texts import first_and_more
 
+__all__ = ["mask_phone"]  # re-exported: it lived here before contacts.py
+
 #: Cellcast message and template IDs are MongoDB ObjectIds: 24 hexadecimal characters.
 MESSAGE_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
-#: The same rule for a trigger form, where stray spaces from a copy and paste are forgiven.
-MESSAGE_ID_FORM_PATTERN = r"^\s*[0-9a-fA-F]{24}\s*$"
 MESSAGE_TYPES: tuple[str, ...] = ("sms", "mms")
 
 _MESSAGE_ID_RE = re.compile(MESSAGE_ID_PATTERN)
@@ -124,30 +126,12 @@ def validate_message_ids(value: Any, field: str = "message_id") -> list[str]:
 MAX_CONTACTS_PER_REQUEST = 1000
 
 
-def mask_phone(value: Any) -> str:
-    """A phone number fit for logs: every digit but the last three hidden (``+********678``).
-
-    Phone numbers are personal data: the hook's results, the operators' logs and the emulator's
-    journal all show them through this function.
-    """
-    text = str(value)
-    hidden = sum(char.isdigit() for char in text) - 3
-    masked = []
-    for char in text:
-        if char.isdigit() and hidden > 0:
-            hidden -= 1
-            masked.append("*")
-        else:
-            masked.append(char)
-    return "".join(masked)
-
-
 #: Longest documented ``delay`` of a send, in milliseconds (24 hours).
 MAX_DELAY_MS = 86_400_000
 
 
 def validate_contacts(contacts: Any, field: str = "contacts") -> list[str]:
-    """Phone numbers as a list of non-empty strings (Cellcast itself sorts out invalid numbers).
+    """Phone numbers as a list of non-empty strings, as given (:mod:`~airflow_provider_cellcast.contacts` normalises).
 
     Also accepts a rendered list (``"['+614...', '+614...']"``) or comma-separated text.
     """
@@ -250,10 +234,35 @@ def validate_country_code(value: Any, field: str = "country_code") -> int | None
     return int(value)
 
 
+#: Cellcast's rule for a ``customString``: letters, digits and dashes only (Quick Send page, v3 API).
+REFERENCE_PATTERN = r"^[A-Za-z0-9-]+$"
+#: The longest reference accepted. Cellcast documents no limit; 64 is our choice: room for a
+#: readable prefix and a hash, and short enough for any database field.
+MAX_REFERENCE_LENGTH = 64
+_REFERENCE_RE = re.compile(REFERENCE_PATTERN)
+
+
 def validate_reference(value: Any, field: str = "custom_string") -> str:
-    """A campaign reference (Cellcast's ``customString``): one line of non-blank text."""
-    if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
+    """A campaign reference (Cellcast's ``customString``): letters, digits and dashes, at most 64.
+
+    Cellcast refuses other characters or silently strips them; either way a reference with them
+    could not be found again, so a retry would resend and a cancel by reference would miss.
+    """
+    if not isinstance(value, str) or not value.strip():
         raise CellcastInputError(
-            field, value, f"{field} must be one line of text naming a campaign (Cellcast's customString)"
+            field, value, f"{field} must be a campaign reference (Cellcast's customString): letters, digits, dashes"
         )
-    return value.strip()
+    text = value.strip()
+    if len(text) > MAX_REFERENCE_LENGTH:
+        raise CellcastInputError(
+            field, value, f"{field} is {len(text)} characters long: a reference has at most {MAX_REFERENCE_LENGTH}"
+        )
+    if not _REFERENCE_RE.match(text):
+        others = sorted({char for char in text if not (char.isascii() and (char.isalnum() or char == "-"))})
+        raise CellcastInputError(
+            field,
+            value,
+            f"{field} {_shorten(text)} has characters Cellcast does not keep in a customString "
+            f"({' '.join(repr(char) for char in others[:8])}): use only letters, digits and dashes",
+        )
+    return text

@@ -15,6 +15,7 @@ the sync client uses; only the I/O differs:
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeVar
@@ -50,11 +51,15 @@ class AsyncTransport(Protocol):
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
     verify = environment_verify(verify)
-    if verify is False:
-        return False
-    if verify is True:
-        return True
-    return ssl.create_default_context(cafile=verify)
+    if isinstance(verify, bool):
+        return verify
+    return _context_for_ca_bundle(verify)
+
+
+@functools.lru_cache(maxsize=8)
+def _context_for_ca_bundle(path: str) -> ssl.SSLContext:
+    # Loading a CA bundle takes tens of milliseconds of the event loop: once per bundle, not per client.
+    return ssl.create_default_context(cafile=path)
 
 
 class AiohttpTransport:
@@ -63,7 +68,6 @@ class AiohttpTransport:
     def __init__(self, settings: CellcastSettings) -> None:
         self.settings = settings
         self._session: Any = None
-        self._ssl = _ssl_context(settings.verify)
 
     def _client_session(self) -> Any:
         import aiohttp
@@ -96,7 +100,7 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=timeout,
                 proxy=environment_proxy(request.url),
-                ssl=self._ssl,
+                ssl=_ssl_context(self.settings.verify) if request.url.startswith("https:") else True,
             ) as response:
                 reader = BodyReader(
                     self.settings.max_response_bytes,

@@ -190,6 +190,10 @@ class CellcastClient:
         custom_string: str | None = None,
         recover_by_reference: bool = False,
         adopt_existing: bool = False,
+        reply_stop_to_opt_out: bool | None = None,
+        opt_out: bool | None = None,
+        opt_out_list_id: str | None = None,
+        verify_schedule: bool = True,
     ) -> SendResult:
         """Send or schedule an SMS to ``contacts`` (``POST /api/v1/gateway``).
 
@@ -218,6 +222,16 @@ class CellcastClient:
         :param adopt_existing: with ``recover_by_reference``, first look the reference up: messages
             found are returned, marked ``adopted``, and nothing is sent. The send operator sets it
             on every try after the first.
+        :param reply_stop_to_opt_out: Cellcast's ``replyStopToOptOut`` (sent only when given):
+            a reply of STOP unsubscribes the number; Cellcast's default is off.
+        :param opt_out: Cellcast's ``optout`` (sent only when given).
+        :param opt_out_list_id: Cellcast's ``optoutId``: a custom opt-out list (24 hex characters).
+        :param verify_schedule: after a scheduled send, read back the ``scheduleAt`` Cellcast
+            understood and, more than a minute off, cancel what was queued and raise
+            ``CellcastScheduleMismatchError``.
+
+        Contacts are normalised first: Australian mobiles become ``61XXXXXXXXX``; numbers that
+        cannot be valid are listed in ``invalid_contacts`` with their reason and never sent.
         """
         return self.run(
             send.send_sms(
@@ -231,6 +245,10 @@ class CellcastClient:
                 custom_string=custom_string,
                 recover_by_reference=recover_by_reference,
                 adopt_existing=adopt_existing,
+                reply_stop_to_opt_out=reply_stop_to_opt_out,
+                opt_out=opt_out,
+                opt_out_list_id=opt_out_list_id,
+                verify_schedule=verify_schedule,
             )
         )
 

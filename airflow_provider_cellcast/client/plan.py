@@ -118,7 +118,9 @@ def call(ctx: CallContext, request: ApiRequest) -> Plan[Envelope]:
     """
     http = build_request(request, ctx.base_url, ctx.token)
     budget = CallBudget(ctx.settings.call_budget)
-    controller = ctx.policy.controller(idempotent=request.idempotent, budget=budget, log=ctx.log)
+    controller = ctx.policy.controller(
+        idempotent=request.idempotent, budget=budget, log=ctx.log, transient_refusals=request.transient_refusals
+    )
     controller.begin()
     state = tenacity.RetryCallState(retry_object=controller, fn=None, args=(), kwargs={})
     try:

@@ -8,12 +8,14 @@ service that ignored a filter costs pages, never a wrong answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
-from airflow_provider_cellcast.client.plan import CallContext, Map, Plan, call
+from airflow_provider_cellcast.client.plan import CallContext, Map, Plan, Wait, call
 from airflow_provider_cellcast.client.results import SendResult, empty_send_result
 from airflow_provider_cellcast.client.tally import Tally
 from airflow_provider_cellcast.client.wire import ApiRequest
+from airflow_provider_cellcast.envelope import says_not_found
 from airflow_provider_cellcast.exceptions import (
     CellcastError,
     CellcastInvalidResponseError,
@@ -31,6 +33,8 @@ from airflow_provider_cellcast.validation import (
 MESSAGE_REPORT_ENDPOINT = "/api/v2/report/message"
 #: Messages per page when listing by reference: well inside any page size a list API allows.
 LIST_PAGE_SIZE = 100
+#: A lookup that reads more pages than this says so: the list's filter may be ignored.
+MANY_PAGES = 10
 
 
 def not_found(ctx: CallContext, message_id: str, cause: CellcastError | None) -> CellcastMessageNotFoundError:
@@ -46,6 +50,9 @@ def not_found(ctx: CallContext, message_id: str, cause: CellcastError | None) ->
 def get_message(ctx: CallContext, message_id: str) -> Plan[dict[str, Any]]:
     """One message's detail and status.
 
+    A ``status: false`` that does not say "not found" (live: "internal server error" with a
+    CastError) is retried like a 503, and raised as ``CellcastUnsuccessfulError`` if it persists.
+
     :raises CellcastMessageNotFoundError: the ID does not exist on this account.
     """
     message_id = validate_message_id(message_id)
@@ -54,10 +61,13 @@ def get_message(ctx: CallContext, message_id: str) -> Plan[dict[str, Any]]:
         f"{MESSAGE_REPORT_ENDPOINT}/{message_id}",
         what=f"status lookup of message {message_id}",
         message_id=message_id,
+        transient_refusals=True,
     )
     try:
         envelope = yield from call(ctx, request)
     except CellcastUnsuccessfulError as error:
+        if not says_not_found(error):
+            raise
         raise not_found(ctx, message_id, error) from error
     except CellcastError as error:
         if error.status_code == 404:
@@ -69,12 +79,20 @@ def get_message(ctx: CallContext, message_id: str) -> Plan[dict[str, Any]]:
 
 
 def current_status(ctx: CallContext, message_id: str) -> Plan[str]:
-    """The canonical status of one message; ``not_found`` for an ID Cellcast does not know."""
-    try:
-        report = yield from get_message(ctx, message_id)
-    except CellcastMessageNotFoundError:
-        return NOT_FOUND
-    return normalise_status(report.get("status"))
+    """The canonical status of one message; ``not_found`` only when Cellcast says so twice.
+
+    A report can lag behind a send, and a single odd answer must not fail a sensor: the second
+    question comes after ``backoff_seconds``.
+    """
+    for asked in (1, 2):
+        try:
+            report = yield from get_message(ctx, message_id)
+        except CellcastMessageNotFoundError:
+            if asked == 1:
+                yield Wait(ctx.settings.backoff_seconds)
+            continue
+        return normalise_status(report.get("status"))
+    return NOT_FOUND
 
 
 def list_query(
@@ -82,10 +100,13 @@ def list_query(
     custom_string: str | None = None,
     status: str | None = None,
     message_type: str | None = None,
+    from_date: date | None = None,
     page_size: int = LIST_PAGE_SIZE,
 ) -> dict[str, Any]:
-    """Cellcast's query for the list filters (``customString``, ``status``, ``campType``)."""
+    """Cellcast's query for the list filters (``customString``, ``status``, ``campType``, ``fromDate``)."""
     query: dict[str, Any] = {"limit": page_size}
+    if from_date is not None:
+        query["fromDate"] = from_date.isoformat()
     if custom_string is not None:
         query["customString"] = custom_string
     if status is not None:
@@ -117,19 +138,33 @@ def matches(item: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
 
 def each_listed(ctx: CallContext, query: Mapping[str, Any], visit: Callable[[dict[str, Any]], None]) -> Plan[None]:
     """``visit`` every item of every page that matches ``query``; memory stays one page."""
-    page = 1
+    page = listed = 0
     while True:
+        page += 1
         items, more = yield from list_page(ctx, query, page)
+        listed += len(items)
         for item in items:
             if matches(item, query):
                 visit(item)
         if not more:
-            return
-        page += 1
+            break
+    if page > MANY_PAGES:
+        ctx.log.info(
+            "Listing %s read %d pages (%d messages)%s",
+            f"reference {query['customString']!r}" if "customString" in query else "messages",
+            page,
+            listed,
+            "" if "fromDate" in query else ": give the send day (fromDate) to read fewer",
+        )
 
 
 def message_ids_by_reference(
-    ctx: CallContext, custom_string: str, *, status: str | None = None, message_type: str | None = None
+    ctx: CallContext,
+    custom_string: str,
+    *,
+    status: str | None = None,
+    message_type: str | None = None,
+    from_date: date | None = None,
 ) -> Plan[list[str]]:
     """IDs of the messages carrying a reference (optionally in one status, of one type), all pages.
 
@@ -145,11 +180,14 @@ def message_ids_by_reference(
         if isinstance(item.get("_id"), str):
             ids[item["_id"]] = None
 
-    yield from each_listed(ctx, list_query(custom_string=reference, status=status, message_type=message_type), visit)
+    query = list_query(custom_string=reference, status=status, message_type=message_type, from_date=from_date)
+    yield from each_listed(ctx, query, visit)
     return list(ids)
 
 
-def find_sent_by_reference(ctx: CallContext, custom_string: str) -> Plan[SendResult | None]:
+def find_sent_by_reference(
+    ctx: CallContext, custom_string: str, *, from_date: date | None = None
+) -> Plan[SendResult | None]:
     """What earlier sends with this reference queued, as a :class:`~.results.SendResult`; ``None`` if nothing."""
     reference = validate_reference(custom_string)
     result = empty_send_result(reference, adopted=True)
@@ -162,7 +200,7 @@ def find_sent_by_reference(ctx: CallContext, custom_string: str) -> Plan[SendRes
             result["message_ids"].append(message_id)
             result["queued"].append({"message_id": message_id, "contact": mask_phone(item.get("receiver", ""))})
 
-    yield from each_listed(ctx, list_query(custom_string=reference), visit)
+    yield from each_listed(ctx, list_query(custom_string=reference, from_date=from_date), visit)
     return result if result["message_ids"] else None
 
 

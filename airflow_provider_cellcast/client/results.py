@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
+from airflow_provider_cellcast.contacts import InvalidContact
 from airflow_provider_cellcast.exceptions import CellcastError
 
 #: What happened to one message ID a cancel was asked for (the word "outcome" in logs and docs).
@@ -21,12 +22,15 @@ class SendResult(TypedDict):
 
     message_ids: list[str]
     queued: list[dict[str, str]]
-    invalid_contacts: list[str]
+    #: Contacts not sent: refused before sending (``rejected_by: "provider"``) or by Cellcast.
+    invalid_contacts: list[InvalidContact]
     unsubscribed_contacts: list[str]
     #: The ``customString`` the messages carry, if any.
     reference: str | None
     #: True when the messages were found by their reference on a retry instead of being sent.
     adopted: bool
+    #: The UTC day of the send (``YYYY-MM-DD``): lookups by reference start there (``fromDate``).
+    sent_on: str | None
 
 
 class CancelResult(TypedDict):
@@ -80,7 +84,7 @@ def failed_attempt(message_id: str, message_type: str, error: CellcastError) -> 
     return CancelAttempt(result, error=error)
 
 
-def empty_send_result(reference: str | None, *, adopted: bool = False) -> SendResult:
+def empty_send_result(reference: str | None, *, adopted: bool = False, sent_on: str | None = None) -> SendResult:
     """A :class:`SendResult` that queued nothing (yet)."""
     return SendResult(
         message_ids=[],
@@ -89,4 +93,5 @@ def empty_send_result(reference: str | None, *, adopted: bool = False) -> SendRe
         unsubscribed_contacts=[],
         reference=reference,
         adopted=adopted,
+        sent_on=sent_on,
     )

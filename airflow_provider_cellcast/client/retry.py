@@ -6,7 +6,9 @@ tenacity controller this module builds, so the rules exist once:
 * **what is safe to repeat**: a refusal Cellcast stated before doing anything (HTTP 429) and a
   connection that was never established, for every request; a lost connection, a timeout and
   HTTP 502/503/504, only for requests that are harmless to repeat (``idempotent``: cancels,
-  lookups; never a send, which may have been queued although its answer was lost);
+  lookups; never a send, which may have been queued although its answer was lost); a ``status:
+  false`` that does not say "not found", only for requests that declare such refusals transient
+  (the message report, which answers an internal error that way);
 * **how long to wait**: the server's ``Retry-After`` when it gives one, otherwise an exponential
   backoff with jitter; never longer than ``max_backoff_seconds``; a 429 pauses every request of
   the account, not only the refused one;
@@ -25,11 +27,13 @@ from typing import Any
 
 import tenacity
 
+from airflow_provider_cellcast.envelope import says_not_found
 from airflow_provider_cellcast.exceptions import (
     CellcastConnectionError,
     CellcastError,
     CellcastRateLimitError,
     CellcastServerError,
+    CellcastUnsuccessfulError,
 )
 from airflow_provider_cellcast.settings import CellcastSettings
 
@@ -39,8 +43,10 @@ TRANSIENT_SERVER_STATUSES = frozenset({502, 503, 504})
 MIN_ATTEMPT_SECONDS = 0.5
 
 
-def is_transient(error: BaseException, *, idempotent: bool) -> bool:
+def is_transient(error: BaseException, *, idempotent: bool, transient_refusals: bool = False) -> bool:
     """Whether another attempt of the same request may succeed, and is safe to make."""
+    if isinstance(error, CellcastUnsuccessfulError):
+        return transient_refusals and idempotent and not says_not_found(error)
     if isinstance(error, CellcastRateLimitError):
         return True
     if isinstance(error, CellcastConnectionError):
@@ -109,7 +115,9 @@ class RetryPolicy:
         )
         return float(backoff(retry_state))
 
-    def controller(self, *, idempotent: bool, budget: CallBudget, log: Any) -> tenacity.Retrying:
+    def controller(
+        self, *, idempotent: bool, budget: CallBudget, log: Any, transient_refusals: bool = False
+    ) -> tenacity.Retrying:
         """A tenacity controller for one call (its state is per call: build one each time)."""
         settings = self.settings
 
@@ -127,7 +135,9 @@ class RetryPolicy:
             stop=tenacity.stop_after_attempt(settings.max_attempts)
             | _StopWhenBudgetSpent(settings.max_retry_seconds, budget),
             wait=self.wait_seconds,
-            retry=tenacity.retry_if_exception(lambda error: is_transient(error, idempotent=idempotent)),
+            retry=tenacity.retry_if_exception(
+                lambda error: is_transient(error, idempotent=idempotent, transient_refusals=transient_refusals)
+            ),
             before_sleep=before_sleep,
             reraise=True,
         )

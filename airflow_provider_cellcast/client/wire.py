@@ -39,6 +39,8 @@ class ApiRequest:
     :ivar json: a JSON body (sent with ``Content-Type: application/json``).
     :ivar form: multipart fields: ``{name: str}`` or ``{name: (filename, bytes, content_type)}``.
     :ivar idempotent: whether repeating it is harmless (a send is not).
+    :ivar transient_refusals: whether a ``status: false`` that does not say "not found" is retried
+        like a 503 (the report answers some internal errors that way).
     :ivar expect: the envelope the endpoint documents: only that one can be a success.
     :ivar what: how error texts name the call.
     :ivar message_id: recorded on the errors it raises.
@@ -50,6 +52,7 @@ class ApiRequest:
     json: Any = None
     form: Mapping[str, Any] | None = None
     idempotent: bool = True
+    transient_refusals: bool = False
     expect: str = "app"
     what: str = ""
     message_id: str | None = None

@@ -45,14 +45,12 @@ class CellcastHook(HttpHook):
     any field of :class:`~airflow_provider_cellcast.settings.CellcastSettings`; keyword arguments
     here override them.
 
-    The hook is the Airflow adapter: it reads the connection once (under a lock, so threads of
-    one task share it) and hands a :class:`~airflow_provider_cellcast.client.CellcastClient` the
-    token, the checked base URL and the settings. The client owns every HTTP detail: Bearer auth,
-    deadlines, the account's pace, retries of transient faults (HTTP 429, 502-504, connection
-    failures) with ``Retry-After``, the envelopes and the typed
-    :class:`~airflow_provider_cellcast.exceptions.CellcastError`. It knows what is safe to repeat:
-    a cancel is (a refused one is looked up), a send is not (:meth:`send_sms` raises errors Airflow
-    never retries when messages may already be queued), whoever calls it.
+    The hook reads the connection once (under a lock: threads of a task share it) and hands a
+    :class:`~airflow_provider_cellcast.client.CellcastClient` the token, the checked base URL and
+    the settings. The client owns every HTTP detail (auth, deadlines, pace, retries with
+    ``Retry-After``, envelopes, typed :class:`~airflow_provider_cellcast.exceptions.CellcastError`)
+    and what is safe to repeat: a cancel is, a send is not (:meth:`send_sms` raises errors Airflow
+    never retries when messages may already be queued).
 
     What :class:`~airflow.providers.http.hooks.http.HttpHook` offers works through the same
     connection, pace, deadlines and typed errors: ``run(endpoint, data)`` (with the hook's
@@ -381,6 +379,10 @@ class CellcastHook(HttpHook):
         custom_string: str | None = None,
         recover_by_reference: bool = False,
         adopt_existing: bool = False,
+        reply_stop_to_opt_out: bool | None = None,
+        opt_out: bool | None = None,
+        opt_out_list_id: str | None = None,
+        verify_schedule: bool = True,
     ) -> SendResult:
         """Send or schedule an SMS, safely: see :meth:`airflow_provider_cellcast.client.CellcastClient.send_sms`."""
         return self.client.send_sms(
@@ -393,4 +395,8 @@ class CellcastHook(HttpHook):
             custom_string=custom_string,
             recover_by_reference=recover_by_reference,
             adopt_existing=adopt_existing,
+            reply_stop_to_opt_out=reply_stop_to_opt_out,
+            opt_out=opt_out,
+            opt_out_list_id=opt_out_list_id,
+            verify_schedule=verify_schedule,
         )

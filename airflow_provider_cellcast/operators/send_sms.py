@@ -21,29 +21,32 @@ if TYPE_CHECKING:
 
 #: Masked numbers listed per category in the task log; the full (masked) lists are in XCom.
 _NUMBERS_SHOWN = 20
-#: Longest derived reference; a longer one keeps its start and ends in a hash of the whole.
-_REFERENCE_MAX_LENGTH = 120
+#: Longest readable part taken from a DAG or task ID in a derived reference.
+_SLUG_LENGTH = 20
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:_SLUG_LENGTH].strip("-") or "x"
 
 
 def task_instance_reference(ti: Any) -> str:
-    """The campaign reference of a task instance: ``airflow/<dag_id>/<task_id>[/<map_index>]/<run_id>``.
+    """The campaign reference of a task instance: ``af-<dag>-<task>-<hash>``.
 
-    Unique per task instance and the same on every try of it, so that a retry can find what an
-    earlier try queued. Readable, because people copy it from the log into the cancel form;
-    shortened with a hash when IDs are very long.
+    Only letters, digits and dashes (Cellcast's rule for ``customString``), at most 61
+    characters. Unique per task instance and the same on every try of it, so that a retry can
+    find what an earlier try queued: the hash covers the DAG, task, map index and run IDs; the
+    readable part helps a person who copies it from the log into the cancel form.
     """
     import hashlib
 
-    parts = [str(ti.dag_id), str(ti.task_id)]
     map_index = getattr(ti, "map_index", -1)
-    if map_index is not None and int(map_index) >= 0:
-        parts.append(str(map_index))
-    parts.append(str(ti.run_id))
-    text = "airflow/" + "/".join(parts)
-    if len(text) <= _REFERENCE_MAX_LENGTH:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return f"{text[: _REFERENCE_MAX_LENGTH - 17]}~{digest}"
+    identity = "\n".join(
+        str(part) for part in (ti.dag_id, ti.task_id, -1 if map_index is None else map_index, ti.run_id)
+    )
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return f"af-{_slug(str(ti.dag_id))}-{_slug(str(ti.task_id))}-{digest}"
 
 
 class CellcastSendSmsOperator(BaseOperator):
@@ -63,11 +66,11 @@ class CellcastSendSmsOperator(BaseOperator):
     * ``retries`` defaults to ``0``, even when the DAG's ``default_args`` set retries for every
       task: a blanket retry policy is exactly what would resend a campaign. Pass ``retries=`` to
       this operator explicitly to opt in.
-    * Every send carries a **reference** (Cellcast's ``customString``) unique to the task
-      instance: ``custom_string`` when you give one (then keep it unique per task instance), else
-      ``airflow/<dag_id>/<task_id>[/<map_index>]/<run_id>`` (see :func:`task_instance_reference`),
-      logged and returned in ``send_result["reference"]``; paste it into the cancel DAG's form to
-      cancel the campaign.
+    * Every send carries a **reference** (Cellcast's ``customString``: letters, digits and dashes)
+      unique to the task instance: ``custom_string`` when you give one (then keep it unique per
+      task instance), else ``af-<dag>-<task>-<hash>`` (see :func:`task_instance_reference`),
+      logged with the DAG, task and run it stands for and returned in
+      ``send_result["reference"]``; paste it into the cancel DAG's form to cancel the campaign.
     * Failures after which Cellcast certainly queued nothing (a refusal such as HTTP
       400/401/422/429, or a connection that was never established) are retried as usual. When the
       request reached Cellcast but its answer was lost (connection dropped, timeout, any 5xx,
@@ -82,7 +85,12 @@ class CellcastSendSmsOperator(BaseOperator):
       :class:`CellcastPartialSendError`; nothing is lost, nothing is resent. A cleanup task with
       ``trigger_rule="all_done"`` can cancel those IDs.
     * The operator is not deferrable: a deferred POST can be replayed after a triggerer restart.
-    * ``schedule_at`` more than a minute in the past is refused rather than sent at once.
+    * ``schedule_at`` more than a minute in the past is refused rather than sent at once, and
+      after a scheduled send the ``scheduleAt`` Cellcast understood is read back: more than a
+      minute off (Cellcast was seen to read UTC as Australian local time) and everything queued
+      is cancelled and the task fails (``verify_schedule=False`` accepts Cellcast's reading).
+    * Contacts are normalised (Australian mobiles in any common form become ``61XXXXXXXXX``);
+      numbers that cannot be valid are listed with their reason in ``send_result`` and never sent.
 
     ``contacts`` is a template field, so the **rendered** phone numbers appear in full in the task
     instance's "Rendered Template" view of the Airflow UI (never in the logs or XComs written by
@@ -114,16 +122,31 @@ class CellcastSendSmsOperator(BaseOperator):
         offset, or a ``timedelta`` from the moment the task runs. Sent to Cellcast as UTC.
     :param delay_ms: alternatively, a delay in milliseconds (at most 24 hours).
     :param country_code: Cellcast's ``countryCode`` for national numbers (e.g. ``61``).
-    :param custom_string: the reference stored with every message (templated); it must be unique
-        to the task instance (it decides what a retry adopts). Default: derived from the task
-        instance (:func:`task_instance_reference`). Cellcast's message report filters on it, and
+    :param custom_string: the reference stored with every message (templated): letters, digits
+        and dashes, at most 64; it must be unique to the task instance (it decides what a retry
+        adopts). Default: derived from the task instance (:func:`task_instance_reference`).
+        Cellcast's message report filters on it, and
         ``CellcastCancelCampaignOperator(custom_string=...)`` cancels by it.
-    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param reply_stop_to_opt_out: Cellcast's ``replyStopToOptOut``: a reply of STOP unsubscribes
+        the number (Cellcast's default is off). Australia's Spam Act 2003 requires a functional
+        unsubscribe facility in every commercial message: set it (or ``opt_out``) for marketing.
+    :param opt_out: Cellcast's ``optout``: add Cellcast's opt-out text and handling to the message.
+    :param opt_out_list_id: Cellcast's ``optoutId``: the 24-hex ID of a custom opt-out list (templated).
+    :param verify_schedule: read back the ``scheduleAt`` Cellcast understood (default true).
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast`` (templated).
     :param hook_params: overrides of the connection's client settings for this task (see
         :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
     """
 
-    template_fields: Sequence[str] = ("message", "contacts", "sender", "schedule_at", "custom_string")
+    template_fields: Sequence[str] = (
+        "message",
+        "contacts",
+        "sender",
+        "schedule_at",
+        "custom_string",
+        "opt_out_list_id",
+        "cellcast_conn_id",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"contacts": "py"}
     ui_color = "#D9ECFF"
     ui_fgcolor = "#0B2540"
@@ -138,6 +161,10 @@ class CellcastSendSmsOperator(BaseOperator):
         delay_ms: int | None = None,
         country_code: int | None = None,
         custom_string: str | None = None,
+        reply_stop_to_opt_out: bool | None = None,
+        opt_out: bool | None = None,
+        opt_out_list_id: str | None = None,
+        verify_schedule: bool = True,
         cellcast_conn_id: str = "cellcast_default",
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -154,14 +181,20 @@ class CellcastSendSmsOperator(BaseOperator):
         self.delay_ms = delay_ms
         self.country_code = country_code
         self.custom_string = custom_string
+        self.reply_stop_to_opt_out = reply_stop_to_opt_out
+        self.opt_out = opt_out
+        self.opt_out_list_id = opt_out_list_id
+        self.verify_schedule = verify_schedule
         self.cellcast_conn_id = cellcast_conn_id
         from airflow_provider_cellcast.settings import checked_hook_params
 
         self.hook_params = checked_hook_params(hook_params)
-        from airflow_provider_cellcast.validation import refuse_schedule_and_delay
+        from airflow_provider_cellcast.validation import refuse_schedule_and_delay, validate_reference
 
-        # Both are given as arguments, not only rendered: say so when the DAG file is parsed.
+        # Given as arguments, not only rendered: say so when the DAG file is parsed.
         refuse_schedule_and_delay(schedule_at, delay_ms)
+        if isinstance(custom_string, str) and "{{" not in custom_string:
+            validate_reference(custom_string)
 
     @cached_property
     def hook(self) -> CellcastHook:
@@ -176,7 +209,15 @@ class CellcastSendSmsOperator(BaseOperator):
         ti = context["ti"]
         reference = self.custom_string or task_instance_reference(ti)
         try_number = int(getattr(ti, "try_number", 1) or 1)
-        self.log.info("Campaign reference (Cellcast customString): %s", reference)
+        map_index = getattr(ti, "map_index", -1)
+        self.log.info(
+            "Campaign reference (Cellcast customString): %s (DAG %s, task %s%s, run %s)",
+            reference,
+            ti.dag_id,
+            ti.task_id,
+            f" [{map_index}]" if map_index is not None and int(map_index) >= 0 else "",
+            ti.run_id,
+        )
         try:
             result = self.hook.send_sms(
                 self.message,
@@ -188,6 +229,10 @@ class CellcastSendSmsOperator(BaseOperator):
                 custom_string=reference,
                 recover_by_reference=True,
                 adopt_existing=try_number > 1,
+                reply_stop_to_opt_out=self.reply_stop_to_opt_out,
+                opt_out=self.opt_out,
+                opt_out_list_id=self.opt_out_list_id or None,
+                verify_schedule=self.verify_schedule,
             )
         except CellcastPartialSendError as error:
             # What the earlier requests queued must not be lost with the failure.
@@ -201,6 +246,7 @@ class CellcastSendSmsOperator(BaseOperator):
         return list(result["message_ids"])
 
     def _log_result(self, result: SendResult) -> None:
+        from airflow_provider_cellcast.contacts import describe
         from airflow_provider_cellcast.texts import first_and_more
 
         if result.get("adopted"):
@@ -216,9 +262,9 @@ class CellcastSendSmsOperator(BaseOperator):
             self.log.warning("Cellcast queued no message: every contact was invalid or unsubscribed")
         if result["invalid_contacts"]:
             self.log.warning(
-                "%d invalid contact(s) skipped by Cellcast: %s",
+                "%d invalid contact(s) not sent: %s",
                 len(result["invalid_contacts"]),
-                first_and_more(result["invalid_contacts"], _NUMBERS_SHOWN),
+                first_and_more([describe(item) for item in result["invalid_contacts"]], _NUMBERS_SHOWN, separator="; "),
             )
         if result["unsubscribed_contacts"]:
             self.log.warning(

@@ -46,9 +46,10 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     The per-ID statuses (``{message_id: status}``) are the return value and are also pushed to
     XCom under the key ``statuses`` whether the sensor succeeds or fails.
 
-    In deferrable mode the sensor defers at once, without checking first: the trigger checks on
-    its first round, so a condition that already holds costs no extra wait, and the worker makes
-    no Cellcast request at all.
+    In deferrable mode the sensor defers at once, without checking any status first: the trigger
+    checks on its first round, so a condition that already holds costs no extra wait. The worker
+    makes no status request; given a ``custom_string`` it lists the reference's messages once
+    (their IDs go to the trigger) before deferring.
 
     .. code-block:: python
 
