@@ -72,9 +72,8 @@ class CellcastHook(HttpHook):
 
     :param cellcast_conn_id: the Airflow connection ID.
     :param method: the HTTP method of the inherited ``run()`` (the hook's own methods choose theirs).
-    :param sleep: how the client waits between attempts and for its pace (tests pass a recorder).
-    :param transport: what sends the client's requests (tests pass a scripted transport).
-    :param settings_overrides: any ``CellcastSettings`` field, e.g. ``timeout=10``.
+    :param sleep: how the client waits (tests pass a recorder); ``transport``: what sends (tests
+        pass a scripted one); ``settings_overrides``: any ``CellcastSettings`` field.
     """
 
     conn_name_attr = "cellcast_conn_id"
