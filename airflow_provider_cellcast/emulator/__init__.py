@@ -10,11 +10,20 @@ A moto-style package of its own: it imports neither Airflow nor the rest of the 
 reads the API's rules from Cellcast's documentation itself (:mod:`.rules`). Importing this
 package is cheap: FastAPI and uvicorn load only when a server is built.
 
-Modules: :mod:`.rules` (the API's rules), :mod:`.state` (in-memory state), :mod:`.api` (Cellcast
-routes), :mod:`.sending` (send parsing), :mod:`.control` (``/_emulator/``), :mod:`.middleware`
-(auth, rate limit, faults, journal, counters, latency), :mod:`.errors`, :mod:`.envelopes`,
-:mod:`.contacts`, :mod:`.app` (``create_app``), :mod:`.server` (in-process server),
-:mod:`.client` (control-plane client), :mod:`.process` and :mod:`.cli` (separate process).
+Modules, by concern:
+
+* the service: :mod:`.state` (in-memory service state: messages, account, templates, opt-outs),
+  :mod:`.models` (what is stored and how Cellcast shows it), :mod:`.config` (settings);
+* the API's rules: :mod:`.rules` (IDs, types, statuses, delays; :class:`~.rules.RuleError`),
+  :mod:`.contacts` (numbers, masking), :mod:`.timestamps` (reading and writing times);
+* the HTTP surface: :mod:`.api` (Cellcast routes), :mod:`.sending` (send parsing),
+  :mod:`.control` (``/_emulator/``), :mod:`.middleware` (auth, rate limit, faults, journal,
+  counters, latency), :mod:`.errors` (error envelope answers), :mod:`.envelopes`, :mod:`.app`
+  (``create_app``);
+* the test harness: :mod:`.harness.clock`, :mod:`.harness.faults`, :mod:`.harness.journal`,
+  :mod:`.harness.ratelimit`;
+* running it: :mod:`.server` (in-process server), :mod:`.client` (control-plane client),
+  :mod:`.process` and :mod:`.cli` (separate process), :mod:`.pytest_plugin` (fixtures).
 
 Example::
 
@@ -32,14 +41,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_cellcast.emulator.app import create_app
     from airflow_provider_cellcast.emulator.client import EmulatorClient
+    from airflow_provider_cellcast.emulator.config import EmulatorConfig
     from airflow_provider_cellcast.emulator.process import emulator_process
     from airflow_provider_cellcast.emulator.server import CellcastEmulator
+    from airflow_provider_cellcast.emulator.state import EmulatorState
 
-__all__ = ["CellcastEmulator", "EmulatorClient", "create_app", "emulator_process"]
+__all__ = ["CellcastEmulator", "EmulatorClient", "EmulatorConfig", "EmulatorState", "create_app", "emulator_process"]
 
 _LAZY = {
     "CellcastEmulator": "airflow_provider_cellcast.emulator.server",
     "EmulatorClient": "airflow_provider_cellcast.emulator.client",
+    "EmulatorConfig": "airflow_provider_cellcast.emulator.config",
+    "EmulatorState": "airflow_provider_cellcast.emulator.state",
     "create_app": "airflow_provider_cellcast.emulator.app",
     "emulator_process": "airflow_provider_cellcast.emulator.process",
 }

@@ -41,15 +41,11 @@ from airflow_provider_cellcast.emulator.contacts import mask_json
 from airflow_provider_cellcast.emulator.envelopes import app_envelope, meta_envelope
 from airflow_provider_cellcast.emulator.errors import ApiError, json_object
 from airflow_provider_cellcast.emulator.middleware import JOURNAL_BODY_KEY
+from airflow_provider_cellcast.emulator.models import StoredMessage
 from airflow_provider_cellcast.emulator.rules import RuleError
 from airflow_provider_cellcast.emulator.sending import check_media, send
-from airflow_provider_cellcast.emulator.state import (
-    EmulatorState,
-    EmulatorStateError,
-    StoredMessage,
-    normalise_status,
-    parse_date,
-)
+from airflow_provider_cellcast.emulator.state import EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import parse_date
 
 logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
@@ -70,16 +66,10 @@ def api_router(emulator: EmulatorState) -> APIRouter:
         raw_id, raw_type = body.get("messageId"), body.get("type")
         if raw_id is None or raw_id == "":
             raise ApiError(400, "messageId is required")
-        try:
-            message_id = rules.message_id(raw_id, "messageId")
-        except RuleError as error:
-            raise ApiError(400, "messageId is invalid") from error
+        message_id = rules.message_id(raw_id, "messageId")
         if raw_type is None or raw_type == "":
             raise ApiError(400, "type is required")
-        try:
-            message_type = rules.message_type(raw_type, "type")
-        except RuleError as error:
-            raise ApiError(400, error.message) from error
+        message_type = rules.message_type(raw_type, "type")
         cancelled, text = emulator.cancel(message_id, message_type)
         logger.info("cancel %s %s: %s", message_type, message_id, text)
         return JSONResponse(app_envelope(cancelled, text, {"message": text} if cancelled else {}))
@@ -136,10 +126,7 @@ def api_router(emulator: EmulatorState) -> APIRouter:
     @router.get("/api/v2/report/message/{message_id}")
     async def message_report(message_id: str) -> JSONResponse:
         """One message's detail and status; an unknown ID answers ``status: false`` (HTTP 200)."""
-        try:
-            canonical = rules.message_id(message_id, "messageId")
-        except RuleError as error:
-            raise ApiError(400, "messageId is invalid") from error
+        canonical = rules.message_id(message_id, "messageId")
         message = emulator.get_message(canonical)
         if message is None:
             return JSONResponse(app_envelope(False, "Message not found", {}))
@@ -154,19 +141,14 @@ def api_router(emulator: EmulatorState) -> APIRouter:
         page = _query_int(request, "page", 1, 1_000_000)
         limit = _query_int(request, "limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
         filters: dict[str, Any] = {}
-        try:
-            if params.get("campType"):
-                filters["message_type"] = rules.message_type(params["campType"], "campType")
-            if params.get("status"):
-                filters["status"] = normalise_status(params["status"])
-            if params.get("fromDate"):
-                filters["from_date"] = parse_date(params["fromDate"], "fromDate")
-            if params.get("toDate"):
-                filters["to_date"] = parse_date(params["toDate"], "toDate")
-        except RuleError as error:
-            raise ApiError(400, error.message) from error
-        except EmulatorStateError as error:
-            raise ApiError(400, error.message) from error
+        if params.get("campType"):
+            filters["message_type"] = rules.message_type(params["campType"], "campType")
+        if params.get("status"):
+            filters["status"] = rules.message_status(params["status"], "status")
+        if params.get("fromDate"):
+            filters["from_date"] = parse_date(params["fromDate"], "fromDate")
+        if params.get("toDate"):
+            filters["to_date"] = parse_date(params["toDate"], "toDate")
         if "customString" in params:
             filters["custom_string"] = params["customString"]
         found = emulator.list_messages(**filters)
@@ -222,5 +204,5 @@ def _query_int(request: Request, name: str, default: int, maximum: int) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= maximum:
-        raise ApiError(400, f"{name} must be a whole number from 1 to {maximum}")
+        raise RuleError(name, f"{name} must be a whole number from 1 to {maximum}")
     return value

@@ -11,7 +11,7 @@
 Faults (``POST /_emulator/faults``) act on ``/api/`` requests only, before authentication and
 the rate limit, so a proxy-like fault (``html``, ``status`` 502...) answers even a request with a
 wrong token. Kinds: ``status``, ``latency``, ``hang``, ``drop``, ``html``, ``empty``,
-``malformed``, ``unexpected_json``, ``app_status_false`` (see :class:`~.state.Fault`).
+``malformed``, ``unexpected_json``, ``app_status_false`` (see :mod:`.harness.faults`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from airflow_provider_cellcast.emulator.control import control_router
 from airflow_provider_cellcast.emulator.errors import ApiError, install_error_handlers
 from airflow_provider_cellcast.emulator.middleware import MAX_BODY_BYTES, EmulatorMiddleware, quiet_drop_faults
 from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES
-from airflow_provider_cellcast.emulator.state import Clock, EmulatorConfig, EmulatorState
+from airflow_provider_cellcast.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import Clock
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -44,7 +45,7 @@ def create_app(
 ) -> FastAPI:
     """Build the emulator's FastAPI app around ``state`` (or a new state from ``config``).
 
-    ``config`` keys are :class:`~.state.EmulatorConfig` fields (``token``, ``rate_limit_per_second``,
+    ``config`` keys are :class:`~.config.EmulatorConfig` fields (``token``, ``rate_limit_per_second``,
     ``latency_ms``, ...). The state is ``app.state.emulator``. Serve with any ASGI server::
 
         app = create_app(token="secret", rate_limit_per_second=15)

@@ -30,7 +30,8 @@ from fastapi.responses import JSONResponse
 
 from airflow_provider_cellcast.emulator.contacts import mask_phone
 from airflow_provider_cellcast.emulator.errors import ApiError, json_object
-from airflow_provider_cellcast.emulator.state import EmulatorState, format_timestamp, parse_timestamp
+from airflow_provider_cellcast.emulator.state import EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import format_timestamp
 
 #: Where the control plane lives.
 CONTROL_PREFIX = "/_emulator"
@@ -82,7 +83,7 @@ def control_router(emulator: EmulatorState) -> APIRouter:
                 raise ApiError(400, "advance_seconds must be a number")
             emulator.advance_clock(float(advance))
         else:
-            emulator.set_clock(parse_timestamp(target, "now"))
+            emulator.set_clock(target)
         return _clock_view(emulator)
 
     @router.post("/messages")

@@ -36,7 +36,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from airflow_provider_cellcast.emulator.contacts import mask_json
 from airflow_provider_cellcast.emulator.envelopes import app_envelope, error_envelope
 from airflow_provider_cellcast.emulator.errors import phrase
-from airflow_provider_cellcast.emulator.state import EmulatorState, Fault
+from airflow_provider_cellcast.emulator.harness.faults import Fault
+from airflow_provider_cellcast.emulator.state import EmulatorState
 
 logger = logging.getLogger("airflow_provider_cellcast.emulator")
 

@@ -67,13 +67,28 @@ VISIBLE_PHONE_DIGITS = 3
 _HEX_ID_RE = re.compile(rf"^[0-9a-f]{{{MESSAGE_ID_LENGTH}}}$")
 
 
-class RuleError(ValueError):
-    """A value the API's rules refuse; ``field`` names the request field."""
+class EmulatorStateError(ValueError):
+    """A request the emulator refuses; ``status_code`` is the HTTP answer (400 unless said).
+
+    The app answers it in Cellcast's error envelope, ``{"code", "message", "stack"}``.
+    """
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class RuleError(EmulatorStateError):
+    """A value the API's rules refuse (HTTP 400); ``field`` names the request field.
+
+    Routes and the state raise it as they check values; one exception handler of the app answers
+    it (:func:`.errors.install_error_handlers`), so nothing converts it by hand.
+    """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, 400)
         self.field = field
-        self.message = message
 
 
 def message_id(value: Any, field: str = "messageId") -> str:

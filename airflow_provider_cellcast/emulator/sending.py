@@ -32,14 +32,10 @@ from airflow_provider_cellcast.emulator.contacts import (
 )
 from airflow_provider_cellcast.emulator.envelopes import app_envelope
 from airflow_provider_cellcast.emulator.errors import ApiError
-from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES, RuleError
-from airflow_provider_cellcast.emulator.state import (
-    EmulatorState,
-    EmulatorStateError,
-    InsufficientBalanceError,
-    format_timestamp,
-    parse_timestamp,
-)
+from airflow_provider_cellcast.emulator.models import InsufficientBalanceError
+from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES
+from airflow_provider_cellcast.emulator.state import EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import format_timestamp, parse_timestamp
 
 logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
@@ -72,14 +68,8 @@ def _schedule_of(state: EmulatorState, fields: Mapping[str, Any]) -> datetime | 
     delay_raw = fields.get("delay")
     schedule_at = None
     if schedule_raw not in (None, ""):
-        try:
-            schedule_at = parse_timestamp(schedule_raw, "scheduleAt")
-        except EmulatorStateError as error:
-            raise ApiError(400, error.message) from error
-    try:
-        delay_ms = rules.delay_ms(delay_raw, "delay")
-    except RuleError as error:
-        raise ApiError(400, error.message) from error
+        schedule_at = parse_timestamp(schedule_raw, "scheduleAt")
+    delay_ms = rules.delay_ms(delay_raw, "delay")
     if schedule_at is not None and delay_ms:
         raise ApiError(400, "Give either scheduleAt or delay, not both")
     if delay_ms:
@@ -101,10 +91,7 @@ def send(
     """
     template_id = fields.get("templateId")
     if message_type == "sms" and template_id not in (None, ""):
-        try:
-            template_id = rules.message_id(template_id, "templateId")
-        except RuleError as error:
-            raise ApiError(400, "templateId is invalid") from error
+        template_id = rules.message_id(template_id, "templateId")
         text = state.template(template_id)
         if text is None:
             return JSONResponse(app_envelope(False, "Template not found", {}))

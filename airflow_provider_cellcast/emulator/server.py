@@ -26,7 +26,7 @@ class CellcastEmulator(EmulatorClient):
     :param clock: callable returning the real time (aware UTC); the emulator adds its own offset.
     :param access_log: let uvicorn log one line per request (method, path, status; never headers).
     :param log_level: level of uvicorn's own loggers, or ``None`` to leave them alone.
-    :param config: further :class:`~.state.EmulatorConfig` settings: ``rate_limit_per_second``,
+    :param config: further :class:`~.config.EmulatorConfig` settings: ``rate_limit_per_second``,
         ``latency_ms``, ``retry_after_on_429``, ``delivery_delay_seconds``, ``sms_balance``...
 
     Every :class:`~.client.EmulatorClient` method is available (``reset``, ``seed_message``,

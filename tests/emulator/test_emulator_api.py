@@ -27,6 +27,8 @@ SEND_DATA_KEYS = {
 }  # fmt: skip
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 ID_RE = re.compile(r"^[0-9a-f]{24}$")
+#: The rules' refusal of a malformed ID, answered by the app's one RuleError handler.
+INVALID_ID = "messageId is invalid: use 24 hexadecimal characters"
 
 
 def assert_app(response: requests.Response, status: bool, http_status: int = 200) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def test_delay_schedules_relative_to_emulator_time(api: Api, emulator: CellcastE
         ),
         ({"message": "x", "contacts": ["0400000001"], "countryCode": 44}, "countryCode must be 61"),
         ({"message": "x", "contacts": ["0400000001"], "sender": "Far too long sender"}, None),
-        ({"templateId": "nope", "contacts": ["0400000001"]}, "templateId is invalid"),
+        ({"templateId": "nope", "contacts": ["0400000001"]}, INVALID_ID.replace("messageId", "templateId")),
     ],
 )
 def test_send_refuses_bad_requests_with_400(api: Api, body: dict[str, Any], message: str | None) -> None:
@@ -262,9 +264,9 @@ def test_cancel_accepts_a_seeded_documented_id(api: Api, emulator: CellcastEmula
         ({}, "messageId is required"),
         ({"type": "sms"}, "messageId is required"),
         ({"messageId": "", "type": "sms"}, "messageId is required"),
-        ({"messageId": "675161d8a00000000000000", "type": "sms"}, "messageId is invalid"),
-        ({"messageId": "6752b76d5e000000000000000", "type": "sms"}, "messageId is invalid"),
-        ({"messageId": 12345, "type": "sms"}, "messageId is invalid"),
+        ({"messageId": "675161d8a00000000000000", "type": "sms"}, INVALID_ID),
+        ({"messageId": "6752b76d5e000000000000000", "type": "sms"}, INVALID_ID),
+        ({"messageId": 12345, "type": "sms"}, INVALID_ID),
         ({"messageId": "675161d8a000000000000000"}, "type is required"),
         ({"messageId": "675161d8a000000000000000", "type": "email"}, "type must be one of sms, mms"),
     ],
@@ -295,7 +297,7 @@ def test_report_of_an_unknown_message_is_status_false(api: Api) -> None:
 
 
 def test_report_of_an_invalid_id_is_400(api: Api) -> None:
-    assert_error(api.report("not-an-id"), 400, "messageId is invalid")
+    assert_error(api.report("not-an-id"), 400, INVALID_ID)
 
 
 def test_list_pages_newest_first(api: Api, emulator: CellcastEmulator) -> None:
