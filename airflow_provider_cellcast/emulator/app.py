@@ -11,7 +11,7 @@
 Faults (``POST /_emulator/faults``) act on ``/api/`` requests only, before authentication and
 the rate limit, so a proxy-like fault (``html``, ``status`` 502...) answers even a request with a
 wrong token. Kinds: ``status``, ``latency``, ``hang``, ``drop``, ``html``, ``empty``,
-``malformed``, ``unexpected_json``, ``app_status_false`` (see :mod:`.harness.faults`).
+``malformed``, ``unexpected_json``, ``app_status_false``, ``cast_error`` (see :mod:`.harness.faults`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def create_app(
     """Build the emulator's FastAPI app around ``state`` (or a new state from ``config``).
 
     ``config`` keys are :class:`~.config.EmulatorConfig` fields (``token``, ``rate_limit_per_second``,
-    ``latency_ms``, ...). The state is ``app.state.emulator``. Serve with any ASGI server::
+    ``latency_ms``, ``contacts_mode``, ...). The state is ``app.state.emulator``. Serve with any ASGI
+    server::
 
         app = create_app(token="secret", rate_limit_per_second=15)
         uvicorn.run(app, port=8079)

@@ -1,4 +1,4 @@
-"""In-memory service state of the Cellcast emulator: messages, account, templates and opt-outs.
+"""In-memory service state of the Cellcast emulator: messages, account, templates, senders, opt-outs.
 
 One :class:`EmulatorState` lives behind each emulator app. Its lock guards the service state, so
 HTTP handlers (on the server's event loop) and test code (on the test thread) can both use it.
@@ -7,9 +7,9 @@ limit), each thread-safe on its own, and offers their methods under the names te
 
 Message statuses move with time, evaluated lazily whenever a message is read: a ``scheduled``
 message whose ``scheduleAt`` has passed becomes ``sent`` (``send_time = scheduleAt``), and a
-``sent`` message becomes ``delivered`` ``delivery_delay_seconds`` later. A ``canceled`` message
-never changes. The clock is injectable and can be moved forward (:meth:`EmulatorState.advance_clock`),
-so tests never need to sleep.
+``sent`` message becomes ``delivered`` ``delivery_delay_seconds`` later. A final status
+(``canceled``, ``dead``...: :data:`.rules.FINAL_STATUSES`) never changes. The clock is injectable
+and can be moved forward (:meth:`EmulatorState.advance_clock`), so tests never need to sleep.
 
 Example::
 
@@ -25,27 +25,33 @@ import dataclasses
 import itertools
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from airflow_provider_cellcast.emulator import rules
-from airflow_provider_cellcast.emulator.config import EmulatorConfig, check_setting
+from airflow_provider_cellcast.emulator.config import EmulatorConfig, check_setting, credits, credits_json, parse_sender
 from airflow_provider_cellcast.emulator.contacts import normalise_contact
+from airflow_provider_cellcast.emulator.harness.access import HarnessMixin
 from airflow_provider_cellcast.emulator.harness.clock import EmulatorClock
 from airflow_provider_cellcast.emulator.harness.faults import FAULT_KINDS, Fault, FaultBook
 from airflow_provider_cellcast.emulator.harness.journal import JOURNAL_SIZE, REPORT_PATH_KEY, Journal
 from airflow_provider_cellcast.emulator.harness.ratelimit import RateLimiter
+from airflow_provider_cellcast.emulator.inbound import InboundBook, OptOut
 from airflow_provider_cellcast.emulator.models import (
     DEFAULT_TEMPLATE_ID,
     DEFAULT_TEMPLATE_TEXT,
     Account,
     InsufficientBalanceError,
     StoredMessage,
+    parse_seed,
     sms_parts,
 )
 from airflow_provider_cellcast.emulator.rules import (
+    CANCEL_SUCCESS,
     MAX_DELAY_MS,
+    MESSAGE_NOT_FOUND,
     MESSAGE_STATUSES,
     STATUS_ALIASES,
     EmulatorStateError,
@@ -85,7 +91,7 @@ def normalise_status(value: str, field_name: str = "status") -> str:
     return rules.message_status(value, field_name)
 
 
-class EmulatorState:
+class EmulatorState(HarnessMixin):
     """Everything the emulator remembers: service state under one lock, plus the test harness.
 
     :param config: behaviour settings; kept as the defaults :meth:`reset` returns to.
@@ -106,6 +112,7 @@ class EmulatorState:
         self.fault_book = FaultBook()
         self.journal_book = Journal()
         self.rate_limiter = RateLimiter()
+        self.inbound = InboundBook()
         self._random_id_part = os.urandom(5)
         self._id_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
         self._sequence = itertools.count(1)
@@ -118,16 +125,18 @@ class EmulatorState:
         self.account = Account(
             name=self.config.account_name,
             email=self.config.account_email,
-            sms_balance=self.config.sms_balance,
-            mms_balance=self.config.mms_balance,
+            sms_balance=credits(self.config.sms_balance),
+            mms_balance=credits(self.config.mms_balance),
         )
         self._messages: dict[str, StoredMessage] = {}
         self._templates: dict[str, str] = {DEFAULT_TEMPLATE_ID: DEFAULT_TEMPLATE_TEXT}
-        self._optouts: set[str] = set()
+        self._senders: dict[str, str] = dict(parse_sender(entry) for entry in self.config.senders)
+        self.inbound.clear()
 
     # ----------------------------------------------------------------- lifecycle and clock
     def reset(self) -> None:
-        """Forget messages, faults, journal, opt-outs and clock offset; restore config and balances."""
+        """Forget messages, opt-outs, faults, journal and clock offset; restore config, senders and
+        balances."""
         with self._lock:
             self._init_mutable()
             self.clock.reset()
@@ -141,36 +150,22 @@ class EmulatorState:
         with self._lock:
             self.generation += 1
 
-    def now(self) -> datetime:
-        """The emulator's current time (aware UTC)."""
-        return self.clock.now()
-
-    def advance_clock(self, seconds: float) -> datetime:
-        """Move the emulator's time forward (or back, if negative); return the new time."""
-        return self.clock.advance(seconds)
-
-    def set_clock(self, when: datetime | str) -> datetime:
-        """Move the emulator's time so that it reads ``when`` now (a time without offset is UTC)."""
-        return self.clock.set(parse_timestamp(when, "now"))
-
-    @property
-    def clock_offset_seconds(self) -> float:
-        """How far the emulator's time is from the real clock, in seconds."""
-        return self.clock.offset_seconds
-
     def configure(self, **settings: Any) -> EmulatorConfig:
-        """Change run-time settings (see :data:`.config.RUNTIME_FIELDS`) and balances; all or nothing."""
+        """Change run-time settings (see :data:`.config.RUNTIME_FIELDS`); all or nothing.
+
+        A balance given here becomes the account's balance now (and the setting shown).
+        """
         checked = {name: check_setting(name, value) for name, value in settings.items()}
         with self._lock:
             for name, value in checked.items():
                 if name in ("sms_balance", "mms_balance"):
-                    setattr(self.account, name, value)
-                else:
-                    setattr(self.config, name, value)
+                    setattr(self.account, name, credits(value))
+                setattr(self.config, name, value)
             return dataclasses.replace(self.config)
 
     # ----------------------------------------------------------------- IDs
     def _new_id(self) -> str:
+        """A new ObjectId-like ID; call with the lock held."""
         # Built like a MongoDB ObjectId (time, random, counter), so IDs look and sort like Cellcast's.
         seconds = int(self.now().timestamp()) & 0xFFFFFFFF
         while True:
@@ -181,7 +176,7 @@ class EmulatorState:
 
     # ----------------------------------------------------------------- time transitions
     def _advance(self, message: StoredMessage, now: datetime) -> None:
-        if not message.auto_advance:
+        if not message.auto_advance or message.status in rules.FINAL_STATUSES:
             return
         if message.status == "queued":
             message.status = "sent"
@@ -217,13 +212,18 @@ class EmulatorState:
         to_date: date | None = None,
         custom_string: str | None = None,
     ) -> list[StoredMessage]:
-        """Messages matching every given filter, newest first."""
+        """Messages matching every given filter, newest first.
+
+        ``from_date``/``to_date`` are creation days in the account's time zone (``date_filter_zone
+        ="account"``, the default) or in UTC (``"utc"``).
+        """
         with self._lock:
             now = self.now()
+            zone: tzinfo = self.config.zone() if self.config.date_filter_zone == "account" else timezone.utc
             found = []
             for message in self._messages.values():
                 self._advance(message, now)
-                created = message.created_at.date()
+                created = message.created_at.astimezone(zone).date()
                 if (
                     (message_type and message.type != message_type)
                     or (status and message.status != status)
@@ -239,65 +239,53 @@ class EmulatorState:
     def seed_message(self, spec: Mapping[str, Any]) -> StoredMessage:
         """Store a message built from control-plane fields, without charging the account.
 
-        Keys (all optional): ``_id``, ``type``, ``status`` (default ``scheduled``), ``message``,
-        ``sender``, ``receiver``, ``scheduleAt``, ``send_time``, ``createdAt``, ``customString``,
-        ``media``, ``auto_advance`` (false keeps the status forever).
+        Keys (all optional): ``_id``, ``type``, ``status`` (default ``scheduled``; any status,
+        ``dead``, ``aborted``, ``unknown`` and ``pending`` included), ``message``, ``sender``,
+        ``receiver``, ``scheduleAt``, ``send_time``, ``createdAt`` (times without an offset are
+        UTC), ``customString``, ``media``, ``replyStop``, ``auto_advance`` (false keeps the
+        status forever).
         """
-        known = {
-            "_id", "id", "type", "status", "message", "sender", "receiver", "scheduleAt", "send_time",
-            "createdAt", "customString", "media", "auto_advance",
-        }  # fmt: skip
-        unknown = sorted(set(spec) - known)
-        if unknown:
-            raise EmulatorStateError(f"unknown message field(s): {', '.join(unknown)}")
-        message_type = rules.message_type(spec.get("type", "sms"), "type")
-        status = rules.message_status(spec.get("status", "scheduled"), "status")
-        raw_id = spec.get("_id", spec.get("id"))
-        message_id = rules.message_id(raw_id, "_id") if raw_id is not None else None
-        receiver = normalise_contact(spec.get("receiver", "+61400000000"))
-        if receiver.number is None:
-            raise EmulatorStateError(f"receiver is invalid: {receiver.error}")
-        text = spec.get("message", "Message seeded into the Cellcast emulator")
-        sender = spec.get("sender") or "#SharedNum#"
-        custom = spec.get("customString")
-        media = spec.get("media")
-        for name, value in (("message", text), ("sender", sender), ("customString", custom), ("media", media)):
-            if value is not None and not isinstance(value, str):
-                raise EmulatorStateError(f"{name} must be a string")
-        auto_advance = spec.get("auto_advance", True)
-        if not isinstance(auto_advance, bool):
-            raise EmulatorStateError("auto_advance must be true or false")
+        values = parse_seed(spec)
         with self._lock:
             now = self.now()
-            created = parse_timestamp(spec["createdAt"], "createdAt") if spec.get("createdAt") else now
-            schedule_at = parse_timestamp(spec["scheduleAt"], "scheduleAt") if spec.get("scheduleAt") else None
-            send_time = parse_timestamp(spec["send_time"], "send_time") if spec.get("send_time") else None
-            if status == "scheduled" and schedule_at is None:
-                schedule_at = now + timedelta(hours=1)
-            if status in ("sent", "delivered") and send_time is None:
-                send_time = now
-            if message_id is None:
-                message_id = self._new_id()
-            elif message_id in self._messages:
-                raise EmulatorStateError(f"message {message_id} already exists", 409)
-            message = StoredMessage(
-                id=message_id,
-                type=message_type,
-                status=status,
-                message=text,
-                sender=sender,
-                receiver=receiver.number,
-                created_at=created,
-                updated_at=max(created, send_time or created),
-                schedule_at=schedule_at,
-                send_time=send_time,
-                custom_string=custom,
-                media=media,
-                credits=sms_parts(text) if message_type == "sms" else 1,
-                auto_advance=auto_advance,
-                sequence=next(self._sequence),
-            )
-            self._messages[message_id] = message
+            values["created_at"] = values["created_at"] or now
+            if values["status"] == "scheduled" and values["schedule_at"] is None:
+                values["schedule_at"] = now + timedelta(hours=1)
+            if values["status"] in ("sent", "delivered") and values["send_time"] is None:
+                values["send_time"] = now
+            if values["id"] is None:
+                values["id"] = self._new_id()
+            elif values["id"] in self._messages:
+                raise EmulatorStateError(f"message {values['id']} already exists", 409)
+            values["updated_at"] = max(values["created_at"], values["send_time"] or values["created_at"])
+            message = StoredMessage(**values, sequence=next(self._sequence))
+            self._messages[message.id] = message
+            return dataclasses.replace(message)
+
+    def set_status(self, message_id: str, status: Any, *, auto_advance: Any = None) -> StoredMessage:
+        """Give a stored message another status now (e.g. ``dead``: a final failure); return it.
+
+        ``auto_advance`` (when given) also freezes or frees its later transitions. Raises
+        :class:`EmulatorStateError` (404) for an unknown ID.
+        """
+        canonical = rules.message_id(message_id, "message_id")
+        status = rules.message_status(status, "status")
+        if auto_advance is not None and not isinstance(auto_advance, bool):
+            raise RuleError("auto_advance", "auto_advance must be true or false")
+        with self._lock:
+            message = self._messages.get(canonical)
+            if message is None:
+                raise EmulatorStateError("Message not found", 404)
+            now = self.now()
+            self._advance(message, now)
+            message.status = status
+            message.updated_at = now
+            if status == "scheduled" and (message.schedule_at is None or message.schedule_at <= now):
+                message.schedule_at = now + timedelta(hours=1)
+            if status in ("sent", "delivered") and message.send_time is None:
+                message.send_time = now
+            if auto_advance is not None:
+                message.auto_advance = auto_advance
             return dataclasses.replace(message)
 
     def send(
@@ -310,33 +298,38 @@ class EmulatorState:
         schedule_at: datetime | None = None,
         custom_string: str | None = None,
         media: str | None = None,
+        reply_stop: bool = False,
+        submitted: Sequence[str] | None = None,
     ) -> list[StoredMessage]:
         """Store one message per receiver (E.164) and charge the account, all or nothing.
 
         Without ``schedule_at`` (or with one not in the future) the messages are ``sent`` at once.
-        Raises :class:`InsufficientBalanceError` when the balance does not cover every message.
+        ``submitted`` gives each receiver as the request wrote it. Raises
+        :class:`InsufficientBalanceError` when the balance does not cover every message.
         """
         receivers = list(receivers)
-        credits = sms_parts(text) if message_type == "sms" else 1
+        written = list(submitted) if submitted is not None else receivers
+        parts = sms_parts(text) if message_type == "sms" else 1
         with self._lock:
             now = self.now()
             balance_field = f"{message_type}_balance"
-            needed = credits * len(receivers)
-            balance = getattr(self.account, balance_field)
+            needed = credits(parts * len(receivers))
+            balance: Decimal = getattr(self.account, balance_field)
             if needed > balance:
                 raise InsufficientBalanceError(
-                    f"Insufficient {message_type.upper()} balance: {needed} credits needed, {balance} left"
+                    f"Insufficient {message_type.upper()} balance: {credits_json(needed)} credits needed, "
+                    f"{credits_json(balance)} left"
                 )
             setattr(self.account, balance_field, balance - needed)
             scheduled = schedule_at is not None and schedule_at > now
             stored = []
-            for receiver in receivers:
+            for receiver, as_written in zip(receivers, written, strict=True):
                 message = StoredMessage(
                     id=self._new_id(),
                     type=message_type,
                     status="scheduled" if scheduled else "sent",
                     message=text,
-                    sender=sender or "#SharedNum#",
+                    sender=sender or rules.SHARED_SENDER,
                     receiver=receiver,
                     created_at=now,
                     updated_at=now,
@@ -344,8 +337,10 @@ class EmulatorState:
                     send_time=None if scheduled else now,
                     custom_string=custom_string,
                     media=media,
-                    credits=credits,
+                    credits=parts,
                     sequence=next(self._sequence),
+                    reply_stop=reply_stop,
+                    submitted=as_written,
                 )
                 self._messages[message.id] = message
                 stored.append(dataclasses.replace(message))
@@ -354,14 +349,14 @@ class EmulatorState:
     def cancel(self, message_id: str, message_type: str) -> tuple[bool, str]:
         """Cancel a scheduled message; return ``(cancelled, text for the answer)``.
 
-        Unknown IDs and IDs of the other type are "not found" (the real service looks the job up by
-        ID and type); a message that is no longer ``scheduled`` cannot be cancelled. The credits of
-        a cancelled message go back to the account.
+        Unknown IDs and IDs of the other type are "message not found" (live wording; the service
+        looks the job up by ID and type); a message that is no longer ``scheduled`` cannot be
+        cancelled. The credits of a cancelled message go back to the account.
         """
         with self._lock:
             message = self._messages.get(message_id)
             if message is None or message.type != message_type:
-                return False, "Message not found"
+                return False, MESSAGE_NOT_FOUND
             now = self.now()
             self._advance(message, now)
             if message.status != "scheduled":
@@ -369,10 +364,10 @@ class EmulatorState:
             message.status = "canceled"
             message.updated_at = now
             balance_field = f"{message.type}_balance"
-            setattr(self.account, balance_field, getattr(self.account, balance_field) + message.credits)
-            return True, "Job Removed successfully"
+            setattr(self.account, balance_field, getattr(self.account, balance_field) + credits(message.credits))
+            return True, CANCEL_SUCCESS
 
-    # ----------------------------------------------------------------- templates and opt-outs
+    # ----------------------------------------------------------------- templates and senders
     def template(self, template_id: str) -> str | None:
         """The text of a template, or ``None`` when unknown."""
         with self._lock:
@@ -381,87 +376,54 @@ class EmulatorState:
     def add_template(self, text: str, template_id: str | None = None) -> str:
         """Store an SMS template; return its ID."""
         if not isinstance(text, str) or not text:
-            raise EmulatorStateError("text is required")
+            raise RuleError("text", "text is required")
         with self._lock:
             tid = rules.message_id(template_id, "id") if template_id is not None else self._new_id()
             self._templates[tid] = text
             return tid
 
-    def add_optouts(self, numbers: Iterable[Any]) -> list[str]:
-        """Mark numbers as unsubscribed: sends to them land in ``unsubscribeContacts``."""
-        added = []
-        for raw in numbers:
-            check = normalise_contact(raw)
-            if check.number is None:
-                raise EmulatorStateError(f"invalid number in numbers: {check.error}")
-            added.append(check.number)
+    def register_sender(self, sender: Any, name: Any = None) -> tuple[str, str]:
+        """Register a sender ID (alphanumeric or a number) to the account; return ``(sender, name)``."""
+        checked, default_name = parse_sender(sender)
+        if name is not None and not isinstance(name, str):
+            raise RuleError("name", "name must be a string")
         with self._lock:
-            self._optouts.update(added)
-        return added
+            self._senders[checked] = name or default_name
+            return checked, self._senders[checked]
+
+    def senders(self) -> list[tuple[str, str]]:
+        """The registered senders as ``(sender, name)``, in registration order (not ``#SharedNum#``)."""
+        with self._lock:
+            return list(self._senders.items())
+
+    def is_registered_sender(self, sender: str) -> bool:
+        """Whether the account may send as ``sender`` (``#SharedNum#`` always)."""
+        with self._lock:
+            return sender == rules.SHARED_SENDER or sender in self._senders
+
+    # ----------------------------------------------------------------- opt-outs and replies
+    def add_optouts(self, numbers: Iterable[Any]) -> list[str]:
+        """Unsubscribe numbers (strings, or ``{"number", "first_name", "last_name"}``); return them (E.164)."""
+        entries = []
+        for raw in numbers:
+            spec = raw if isinstance(raw, Mapping) else {"number": raw}
+            check = normalise_contact(spec.get("number"))
+            if check.number is None:
+                raise RuleError("numbers", f"invalid number in numbers: {check.error}")
+            first, last = spec.get("first_name") or "", spec.get("last_name") or ""
+            if not isinstance(first, str) or not isinstance(last, str):
+                raise RuleError("numbers", "first_name and last_name must be strings")
+            entries.append(OptOut(id="", number=check.number, created_at=self.now(), first_name=first, last_name=last))
+        for entry in entries:
+            with self._lock:
+                entry.id = self._new_id()
+            self.inbound.add_optout(entry)
+        return [entry.number for entry in entries]
 
     def is_opted_out(self, number: str) -> bool:
         """Whether ``number`` (E.164) is unsubscribed."""
-        with self._lock:
-            return number in self._optouts
+        return self.inbound.is_opted_out(number)
 
-    # ----------------------------------------------------------------- harness: rate limit, faults, journal
-    def check_rate_limit(self, token: str) -> float | None:
-        """Count one request for ``token``; return ``None`` if allowed, else seconds until allowed."""
-        wait = self.rate_limiter.check(token, self.config.rate_limit_per_second)
-        if wait is not None:
-            self.journal_book.count_rate_limited()
-        return wait
-
-    def add_fault(self, spec: Mapping[str, Any]) -> Fault:
-        """Register a fault from control-plane fields; see :class:`~.harness.faults.Fault`."""
-        return self.fault_book.add(spec)
-
-    def take_fault(self, method: str, path: str, message_id: str | None) -> Fault | None:
-        """Return the first fault matching this request and count it as used (oldest fault wins)."""
-        return self.fault_book.take(method, path, message_id)
-
-    def faults(self) -> list[Fault]:
-        """Faults still pending."""
-        return self.fault_book.pending()
-
-    def clear_faults(self) -> None:
-        """Remove every pending fault."""
-        self.fault_book.clear()
-
-    def record_request(self, entry: dict[str, Any]) -> int:
-        """Append one API request to the journal and count it; return a token for :meth:`record_answer`.
-
-        Callers mask phone numbers and omit tokens. The entry itself is kept, so that the caller
-        can complete it (status, duration) later.
-        """
-        return self.journal_book.record_request(entry, format_timestamp(self.now()))
-
-    def record_answer(self, status: int | None, epoch: int) -> None:
-        """Count the HTTP status answered to a request (``epoch``: what :meth:`record_request` returned).
-
-        An answer to a request that arrived before the last :meth:`reset` (or :meth:`clear_stats`)
-        is not counted. ``None``: no answer was sent (connection lost).
-        """
-        self.journal_book.record_answer(status, epoch)
-
-    def stats(self) -> dict[str, Any]:
-        """Request counters since the last reset: unlike the journal, they never drop old requests.
-
-        ``requests`` (all API requests), ``by_path`` (report paths counted together under
-        :data:`REPORT_PATH_KEY`), ``by_status`` (HTTP statuses answered, keys as strings) and
-        ``rate_limited`` (429 answers of the rate limiter; ``by_status["429"]`` also counts
-        injected 429 faults).
-        """
-        return self.journal_book.stats()
-
-    def clear_stats(self) -> None:
-        """Zero the request counters (answers still pending are not counted afterwards)."""
-        self.journal_book.clear_stats()
-
-    def journal(self) -> list[dict[str, Any]]:
-        """The last :data:`JOURNAL_SIZE` API requests, oldest first."""
-        return self.journal_book.entries()
-
-    def clear_journal(self) -> None:
-        """Empty the request journal (the counters stay)."""
-        self.journal_book.clear()
+    def optouts(self) -> list[OptOut]:
+        """The opt-out list, newest first."""
+        return self.inbound.optouts()

@@ -17,6 +17,9 @@ kind                   answer
 ``malformed``          truncated JSON with HTTP 200
 ``unexpected_json``    valid JSON of another shape (``body``, default ``{"foo": 1}``)
 ``app_status_false``   an app envelope with ``status: false`` (HTTP 200)
+``cast_error``         the report's live failure: ``status: false``, "internal server error" and a
+                       Mongo ``CastError`` in ``error`` (HTTP 200); aimed at
+                       ``/api/v2/report/message/*`` unless ``path`` says otherwise
 =====================  ============================================================================
 """
 
@@ -35,7 +38,7 @@ from typing import Any
 from airflow_provider_cellcast.emulator import rules
 from airflow_provider_cellcast.emulator.rules import RuleError
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultBook", "build_fault"]
+__all__ = ["CAST_ERROR_DEFAULT_PATH", "FAULT_KINDS", "Fault", "FaultBook", "build_fault"]
 
 #: Fault kinds understood by the emulator (see the module docstring).
 FAULT_KINDS: tuple[str, ...] = (
@@ -48,7 +51,11 @@ FAULT_KINDS: tuple[str, ...] = (
     "malformed",
     "unexpected_json",
     "app_status_false",
+    "cast_error",
 )
+#: Where a ``cast_error`` fault applies when no ``path`` is given: the one-message report, where
+#: the live service was seen to answer it.
+CAST_ERROR_DEFAULT_PATH = "/api/v2/report/message/*"
 _DEFAULT_STATUS = {
     "status": 503,
     "html": 502,
@@ -56,6 +63,7 @@ _DEFAULT_STATUS = {
     "malformed": 200,
     "unexpected_json": 200,
     "app_status_false": 200,
+    "cast_error": 200,
     "drop": 200,
 }
 
@@ -157,6 +165,8 @@ def build_fault(fault_id: int, spec: Mapping[str, Any]) -> Fault:
         if spec.get(name) is not None and not isinstance(spec.get(name), str):
             raise RuleError(name, f"{name} must be a string")
     path = spec.get("path")
+    if kind == "cast_error" and path is None:
+        path = CAST_ERROR_DEFAULT_PATH
     return Fault(
         id=fault_id,
         kind=kind,
