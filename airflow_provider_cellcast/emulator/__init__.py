@@ -1,9 +1,9 @@
 """The Cellcast emulator: a local HTTP server that imitates the Cellcast API, for offline tests.
 
-In-memory state (messages, account balances, senders, opt-outs), time that moves on demand, rate
-limiting, latency and fault injection, and a control plane under ``/_emulator/``. Run it in process with
-:class:`CellcastEmulator`, as a command (``cellcast-emulator``), or through the pytest fixtures
-``cellcast_emulator`` and ``cellcast_connection_env`` of the opt-in plugin
+In-memory state (messages, account balances, senders, opt-outs, inbound replies), time that moves
+on demand, rate limiting, latency and fault injection, and a control plane under ``/_emulator/``.
+Run it in process with :class:`CellcastEmulator`, as a command (``cellcast-emulator``), or through
+the pytest fixtures ``cellcast_emulator`` and ``cellcast_connection_env`` of the opt-in plugin
 ``airflow_provider_cellcast.emulator.pytest_plugin``.
 
 A moto-style package of its own: it imports neither Airflow nor the rest of the provider, and
@@ -13,15 +13,15 @@ package is cheap: FastAPI and uvicorn load only when a server is built.
 Modules, by concern (the user guide is ``docs/emulator.md``):
 
 * the service: :mod:`.state` (in-memory service state: messages, account, templates, senders,
-  opt-outs), :mod:`.models` (what is stored and how Cellcast shows it), :mod:`.inbound`
-  (opt-outs, and the replies they come from), :mod:`.config` (settings and modes);
+  opt-outs, replies), :mod:`.models` (what is stored and how Cellcast shows it), :mod:`.inbound`
+  (replies and opt-outs), :mod:`.config` (settings and modes);
 * the API's rules: :mod:`.rules` (IDs, types, statuses, delays, ``customString``, senders, STOP
   words; :class:`~.rules.RuleError`), :mod:`.contacts` (the contacts rule, masking),
   :mod:`.timestamps` (reading and writing times), :mod:`.pages` (mongoose page fields);
-* the HTTP surface: :mod:`.api` (Cellcast routes), :mod:`.sending` (send rules, MMS forms),
-  :mod:`.control` (``/_emulator/``), :mod:`.middleware` (auth, rate limit, faults, journal,
-  counters, latency), :mod:`.errors` (error envelope answers, the one :class:`~.rules.RuleError`
-  handler), :mod:`.envelopes`, :mod:`.app` (``create_app``);
+* the HTTP surface: :mod:`.api` (Cellcast routes), :mod:`.inbound_routes` (replies, opt-outs),
+  :mod:`.sending` (send rules, MMS forms), :mod:`.control` (``/_emulator/``), :mod:`.middleware`
+  (auth, rate limit, faults, journal, counters, latency), :mod:`.errors` (error envelope answers,
+  the one :class:`~.rules.RuleError` handler), :mod:`.envelopes`, :mod:`.app` (``create_app``);
 * the test harness: :mod:`.harness.clock`, :mod:`.harness.faults`, :mod:`.harness.journal`,
   :mod:`.harness.ratelimit`, :mod:`.harness.access` (their methods on the state);
 * running it: :mod:`.server` (in-process server), :mod:`.client` and :mod:`.client_harness`

@@ -10,6 +10,8 @@
 ``GET  /api/v1/apiClient/account``                        account and balances (meta envelope)
 ``GET  /api/v1/customNumber``                             registered senders (bare ``{"data": [...]}``)
 ``POST /api/v1/template``                                 create an SMS template (multipart form)
+``GET  /api/v1/apiClient/getResponses``                   inbound replies (:mod:`.inbound_routes`)
+``GET  /api/v1/apiClient/getOptout``                      the opt-out list (:mod:`.inbound_routes`)
 ========================================================  ==========================================
 
 As live (public code that recorded live answers):

@@ -2,7 +2,8 @@
 
 :func:`create_app` wires the parts together:
 
-* :mod:`.api`: the Cellcast API routes (``/api/...``, bearer token required, Cellcast's envelopes);
+* :mod:`.api` and :mod:`.inbound_routes`: the Cellcast API routes (``/api/...``, bearer token
+  required, Cellcast's envelopes);
 * :mod:`.control`: the control plane (``/_emulator/...``, no auth: keep it on loopback);
 * :mod:`.middleware`: latency, faults, auth, rate limit, journal and counters around ``/api/``;
 * :mod:`.errors`: errors answered in Cellcast's error envelope;
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from airflow_provider_cellcast.emulator.api import MAX_PAGE_LIMIT, api_router
 from airflow_provider_cellcast.emulator.control import control_router
 from airflow_provider_cellcast.emulator.errors import ApiError, install_error_handlers
+from airflow_provider_cellcast.emulator.inbound_routes import inbound_router
 from airflow_provider_cellcast.emulator.middleware import MAX_BODY_BYTES, EmulatorMiddleware, quiet_drop_faults
 from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES
 from airflow_provider_cellcast.emulator.state import EmulatorConfig, EmulatorState
@@ -78,5 +80,6 @@ def create_app(
     app.add_middleware(EmulatorMiddleware, state=emulator)
     install_error_handlers(app)
     app.include_router(api_router(emulator))
+    app.include_router(inbound_router(emulator))
     app.include_router(control_router(emulator))
     return app

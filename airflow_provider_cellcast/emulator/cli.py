@@ -101,6 +101,9 @@ _MODE_HELP = {
     "contacts_mode": "strict: Cellcast's documented 400 rule; lenient: the docs page's four forms",
     "date_filter_zone": "the time zone of the list's fromDate/toDate days",
     "mms_schedule_fields": "ignore or honour scheduleAt, delay and customString on MMS (undocumented)",
+    "reply_message_id": "replies show an empty message_id (as documented) or the message replied to",
+    "replies_order": "order of getResponses",
+    "received_at_format": "replies' received_at: account time without offset, or UTC ISO 8601",
 }
 
 

@@ -20,7 +20,7 @@ __all__ = ["EmulatorClient", "EmulatorClientError"]
 
 
 class EmulatorClient(HarnessCalls):
-    """Drive a Cellcast emulator: reset it, seed messages, register senders, inject
+    """Drive a Cellcast emulator: reset it, seed messages and replies, register senders, inject
     faults, read its journal, change its settings and modes (:meth:`configure`).
 
     :param base_url: the emulator's URL, e.g. ``http://127.0.0.1:8079``.
@@ -39,6 +39,7 @@ class EmulatorClient(HarnessCalls):
         assert emulator.message(msg["_id"])["status"] == "canceled"
         assert emulator.request_count("/api/v1/gateway/cancelScheduleQuickMessage") == 2
         assert emulator.rate_limited_count() == 0
+        emulator.inject_reply("61400000001", "STOP")  # the number is unsubscribed from now on
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
@@ -78,8 +79,8 @@ class EmulatorClient(HarnessCalls):
 
     # ----------------------------------------------------------------- state
     def reset(self) -> None:
-        """Forget messages, opt-outs, faults, journal and clock offset; restore settings, senders and
-        balances."""
+        """Forget messages, replies, opt-outs, faults, journal and clock offset; restore settings,
+        senders and balances."""
         self._call("POST", "/_emulator/reset")
 
     def seed_message(
@@ -156,6 +157,11 @@ class EmulatorClient(HarnessCalls):
         """
         self._call("POST", "/_emulator/optouts", {"numbers": [n if isinstance(n, str) else dict(n) for n in numbers]})
 
+    def optouts(self) -> list[dict[str, Any]]:
+        """The opt-out list, newest first (items as ``getOptout`` shows them)."""
+        result: list[dict[str, Any]] = self._call("GET", "/_emulator/optouts")["optouts"]
+        return result
+
     def register_sender(self, sender: str, name: str | None = None) -> dict[str, str]:
         """Register a sender ID (alphanumeric, at most 11 characters, or a number) to the account.
 
@@ -169,6 +175,33 @@ class EmulatorClient(HarnessCalls):
     def senders(self) -> list[dict[str, str]]:
         """The registered senders, ``[{"sender", "name"}]`` (``#SharedNum#`` not listed)."""
         result: list[dict[str, str]] = self._call("GET", "/_emulator/senders")["senders"]
+        return result
+
+    def inject_reply(
+        self,
+        from_number: str,
+        body: str,
+        *,
+        message_id: str | None = None,
+        received_at: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """Receive an inbound reply from ``from_number``; a STOP reply unsubscribes that number.
+
+        ``message_id``: the message replied to (default: the latest message sent to that number,
+        if any). ``received_at``: default now (emulator time; a time without offset is UTC).
+        Returns the reply as stored (``from`` in E.164, ``received_at`` UTC, ``opted_out``).
+        """
+        spec: dict[str, Any] = {"from": from_number, "body": body}
+        if message_id is not None:
+            spec["message_id"] = message_id
+        if received_at is not None:
+            spec["received_at"] = time_text(received_at)
+        result: dict[str, Any] = self._call("POST", "/_emulator/replies", spec)
+        return result
+
+    def replies(self) -> list[dict[str, Any]]:
+        """Every inbound reply as stored, in the configured order (newest first by default)."""
+        result: list[dict[str, Any]] = self._call("GET", "/_emulator/replies")["replies"]
         return result
 
     def schedule_campaign(

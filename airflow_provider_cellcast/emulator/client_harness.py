@@ -175,6 +175,9 @@ class HarnessCalls:
         list_filter_custom_string: bool | _Unset = _UNSET,
         date_filter_zone: str | _Unset = _UNSET,
         mms_schedule_fields: str | _Unset = _UNSET,
+        reply_message_id: str | _Unset = _UNSET,
+        replies_order: str | _Unset = _UNSET,
+        received_at_format: str | _Unset = _UNSET,
     ) -> dict[str, Any]:
         """Change settings and modes (all or nothing); return them all, with the balances.
 
@@ -184,7 +187,9 @@ class HarnessCalls:
         ``None``; ``schedule_at_mode`` ``"naive-local"``/``"all-local"``; ``account_timezone``
         ``"Australia/Sydney"``; ``contacts_mode`` ``"strict"``/``"lenient"``;
         ``list_filter_custom_string`` ``True``/``False``; ``date_filter_zone``
-        ``"account"``/``"utc"``; ``mms_schedule_fields`` ``"ignore"``/``"honour"``.
+        ``"account"``/``"utc"``; ``mms_schedule_fields`` ``"ignore"``/``"honour"``;
+        ``reply_message_id`` ``"empty"``/``"known"``; ``replies_order``
+        ``"newest-first"``/``"oldest-first"``; ``received_at_format`` ``"local"``/``"utc"``.
         """
         given = {name: value for name, value in locals().items() if name != "self" and value is not _UNSET}
         result: dict[str, Any] = self._call("POST", "/_emulator/config", given)

@@ -17,6 +17,12 @@ field                           default               other values
 ``date_filter_zone``            ``account``           ``utc``: ``fromDate``/``toDate`` are UTC days
 ``mms_schedule_fields``         ``ignore``            ``honour``: MMS reads ``scheduleAt``,
                                                       ``delay``, ``customString`` as SMS does
+``reply_message_id``            ``empty`` (``""``)    ``known``: the ID of the message replied to
+``replies_order``               ``newest-first``      ``oldest-first``
+``received_at_format``          ``local``             ``utc``: ``2031-01-15T12:00:00.000Z``
+                                (``Y-m-d H:i:s``,
+                                account time, no
+                                offset)
 ``senders``                     ``()``                sender IDs registered at start (besides
                                                       ``#SharedNum#``), ``"ID"`` or ``"ID=name"``
 ==============================  ====================  ============================================
@@ -46,6 +52,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "contacts_mode": CONTACTS_MODES,
     "date_filter_zone": ("account", "utc"),
     "mms_schedule_fields": ("ignore", "honour"),
+    "reply_message_id": ("empty", "known"),
+    "replies_order": ("newest-first", "oldest-first"),
+    "received_at_format": ("local", "utc"),
 }
 _CENT = Decimal("0.01")
 
@@ -86,6 +95,9 @@ class EmulatorConfig:
     list_filter_custom_string: bool = True
     date_filter_zone: str = "account"
     mms_schedule_fields: str = "ignore"
+    reply_message_id: str = "empty"
+    replies_order: str = "newest-first"
+    received_at_format: str = "local"
     senders: tuple[str, ...] = ()
 
     #: Fields that ``POST /_emulator/config`` may change (balances change the account too).
@@ -104,6 +116,9 @@ class EmulatorConfig:
         "list_filter_custom_string",
         "date_filter_zone",
         "mms_schedule_fields",
+        "reply_message_id",
+        "replies_order",
+        "received_at_format",
     )
 
     def __post_init__(self) -> None:

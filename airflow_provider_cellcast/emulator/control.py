@@ -5,7 +5,7 @@ middleware neither journals, counts, rate-limits nor faults these requests.
 
 =======================================  ========================================================
 ``GET  health``                          liveness probe
-``POST reset``                           forget messages, opt-outs, faults, journal,
+``POST reset``                           forget messages, replies, opt-outs, faults, journal,
                                          counters, clock offset; restore settings, senders and
                                          balances
 ``GET|POST config``                      settings and modes (never the token) and balances
@@ -18,29 +18,35 @@ middleware neither journals, counts, rate-limits nor faults these requests.
 ``GET|DELETE stats``                     request counters: per path, per status, 429s
 ``POST templates``                       store an SMS template
 ``GET|POST senders``                     registered sender IDs; register one
-``POST optouts``                         unsubscribe numbers
+``GET|POST optouts``                     the opt-out list; unsubscribe numbers
+``GET|POST replies``                     inbound replies; inject one (STOP unsubscribes)
 =======================================  ========================================================
 
-Times the control plane reads (``now``, ``scheduleAt`` of a seeded message)
+Times the control plane reads (``now``, ``scheduleAt`` of a seeded message, ``received_at``)
 are UTC unless they carry an offset: the account's time zone applies to the Cellcast API only.
 Phone numbers in its answers are masked where they echo what a test sent (``optouts``), and
-shown in full where a test reads stored state (``messages``).
+shown in full where a test reads stored state (``messages``, ``replies``).
 
 OpenAPI docs at ``/_emulator/docs``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from airflow_provider_cellcast.emulator import rules
 from airflow_provider_cellcast.emulator.config import credits_json
 from airflow_provider_cellcast.emulator.contacts import mask_phone
 from airflow_provider_cellcast.emulator.errors import ApiError, json_object
+from airflow_provider_cellcast.emulator.inbound import Reply
 from airflow_provider_cellcast.emulator.state import EmulatorState
 from airflow_provider_cellcast.emulator.timestamps import format_timestamp
+
+logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
 #: Where the control plane lives.
 CONTROL_PREFIX = "/_emulator"
@@ -184,6 +190,11 @@ def control_router(emulator: EmulatorState) -> APIRouter:
         sender, name = emulator.register_sender(body.get("sender"), body.get("name"))
         return JSONResponse({"sender": sender, "name": name}, status_code=201)
 
+    @router.get("/optouts")
+    async def list_optouts() -> dict[str, Any]:
+        """The opt-out list, newest first, as ``getOptout`` shows its items."""
+        return {"optouts": [optout.item() for optout in emulator.optouts()]}
+
     @router.post("/optouts")
     async def add_optouts(request: Request) -> dict[str, Any]:
         """Unsubscribe numbers: ``{"numbers": ["614...", {"number": ..., "first_name": ..., "last_name": ...}]}``."""
@@ -192,6 +203,23 @@ def control_router(emulator: EmulatorState) -> APIRouter:
             raise ApiError(400, "numbers must be an array")
         added = emulator.add_optouts(numbers)
         return {"numbers": [mask_phone(n) for n in added]}
+
+    @router.get("/replies")
+    async def list_replies() -> dict[str, Any]:
+        """Every reply as stored: ``from`` (E.164), ``body``, ``received_at`` (UTC), ``message_id``."""
+        return {"replies": [_reply_view(reply) for reply in emulator.replies()]}
+
+    @router.post("/replies")
+    async def inject_reply(request: Request) -> JSONResponse:
+        """Receive a reply: ``{"from": "614...", "body": "STOP", "message_id": opt., "received_at": opt.}``."""
+        body = await json_object(request)
+        reply = emulator.inject_reply(
+            body.get("from"), body.get("body"), body.get("message_id"), body.get("received_at")
+        )
+        logger.info(
+            "reply injected from %s%s", mask_phone(reply.sender), " (STOP)" if rules.is_stop_reply(reply.body) else ""
+        )
+        return JSONResponse(_reply_view(reply), status_code=201)
 
     return router
 
@@ -202,6 +230,16 @@ def _config_view(state: EmulatorState) -> dict[str, Any]:
         **state.config.public(),
         "sms_balance": credits_json(acc.sms_balance),
         "mms_balance": credits_json(acc.mms_balance),
+    }
+
+
+def _reply_view(reply: Reply) -> dict[str, Any]:
+    return {
+        "from": reply.sender,
+        "body": reply.body,
+        "received_at": format_timestamp(reply.received_at),
+        "message_id": reply.message_id,
+        "opted_out": rules.is_stop_reply(reply.body),
     }
 
 

@@ -31,7 +31,7 @@ class CellcastEmulator(EmulatorClient):
         ``custom_string_mode``, ``schedule_at_mode``, ``account_timezone``...
 
     Every :class:`~.client.EmulatorClient` method is available (``reset``, ``seed_message``,
-    ``set_status``, ``register_sender``, ``inject_fault``, ``configure``,
+    ``set_status``, ``register_sender``, ``inject_reply``, ``inject_fault``, ``configure``,
     ``advance_clock``...), and :attr:`state` gives direct access.
 
     Example::

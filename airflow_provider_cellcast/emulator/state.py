@@ -1,4 +1,5 @@
-"""In-memory service state of the Cellcast emulator: messages, account, templates, senders, opt-outs.
+"""In-memory service state of the Cellcast emulator: messages, account, templates, senders, opt-outs
+and replies.
 
 One :class:`EmulatorState` lives behind each emulator app. Its lock guards the service state, so
 HTTP handlers (on the server's event loop) and test code (on the test thread) can both use it.
@@ -38,7 +39,7 @@ from airflow_provider_cellcast.emulator.harness.clock import EmulatorClock
 from airflow_provider_cellcast.emulator.harness.faults import FAULT_KINDS, Fault, FaultBook
 from airflow_provider_cellcast.emulator.harness.journal import JOURNAL_SIZE, REPORT_PATH_KEY, Journal
 from airflow_provider_cellcast.emulator.harness.ratelimit import RateLimiter
-from airflow_provider_cellcast.emulator.inbound import InboundBook, OptOut
+from airflow_provider_cellcast.emulator.inbound import InboundBook, OptOut, Reply
 from airflow_provider_cellcast.emulator.models import (
     DEFAULT_TEMPLATE_ID,
     DEFAULT_TEMPLATE_TEXT,
@@ -84,6 +85,10 @@ __all__ = [
     "sms_parts",
     "utc_now",
 ]
+
+
+# Statuses of messages that never reached the phone: a reply cannot answer them.
+_NOT_SENT = frozenset({"scheduled", "canceled", "queued", "pending"})
 
 
 def normalise_status(value: str, field_name: str = "status") -> str:
@@ -135,8 +140,8 @@ class EmulatorState(HarnessMixin):
 
     # ----------------------------------------------------------------- lifecycle and clock
     def reset(self) -> None:
-        """Forget messages, opt-outs, faults, journal and clock offset; restore config, senders and
-        balances."""
+        """Forget messages, replies, opt-outs, faults, journal and clock offset; restore config,
+        senders and balances."""
         with self._lock:
             self._init_mutable()
             self.clock.reset()
@@ -427,3 +432,37 @@ class EmulatorState(HarnessMixin):
     def optouts(self) -> list[OptOut]:
         """The opt-out list, newest first."""
         return self.inbound.optouts()
+
+    def inject_reply(
+        self, sender: Any, body: Any, message_id: str | None = None, received_at: datetime | str | None = None
+    ) -> Reply:
+        """Receive an inbound reply from ``sender``; a STOP reply unsubscribes the number.
+
+        ``message_id`` names the message replied to; without it, the latest message sent to that
+        number before the reply is taken, if any. ``received_at`` defaults to now (a time without
+        an offset is UTC).
+        """
+        check = normalise_contact(sender)
+        if check.number is None:
+            raise RuleError("from", f"from is invalid: {check.error}")
+        if not isinstance(body, str):
+            raise RuleError("body", "body must be a string")
+        answered = rules.message_id(message_id, "message_id") if message_id not in (None, "") else None
+        received = parse_timestamp(received_at, "received_at") if received_at not in (None, "") else self.now()
+        with self._lock:
+            if answered is None:
+                earlier = [
+                    m
+                    for m in self._messages.values()
+                    if m.receiver == check.number and m.created_at <= received and m.status not in _NOT_SENT
+                ]
+                if earlier:
+                    answered = max(earlier, key=lambda m: (m.send_time or m.created_at, m.sequence)).id
+        reply = self.inbound.add_reply(Reply(sender=check.number, body=body, received_at=received, message_id=answered))
+        if rules.is_stop_reply(body):
+            self.add_optouts([check.number])
+        return reply
+
+    def replies(self) -> list[Reply]:
+        """Every inbound reply, in the order ``replies_order`` says (newest first by default)."""
+        return self.inbound.replies(newest_first=self.config.replies_order == "newest-first")

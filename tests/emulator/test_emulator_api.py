@@ -12,7 +12,9 @@ from emulator_helpers import (
     ACCOUNT,
     CANCEL,
     CUSTOM_NUMBER,
+    OPTOUTS,
     REPORT,
+    RESPONSES,
     SEND,
     SEND_MMS,
     TEMPLATE,
@@ -326,6 +328,8 @@ ENDPOINTS = [
     ("GET", ACCOUNT),
     ("GET", CUSTOM_NUMBER),
     ("POST", TEMPLATE),
+    ("GET", RESPONSES),
+    ("GET", OPTOUTS),
 ]
 
 
