@@ -48,7 +48,8 @@ def parse_time(value: str) -> datetime:
 class HarnessCalls:
     """Faults, journal, counters, settings and clock calls; mixed into :class:`~.client.EmulatorClient`."""
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:  # pragma: no cover - the client's
+    def _call(self, method: str, path: str, body: Any = None) -> Any:  # pragma: no cover
+        # The client that mixes this in sends the request; the harness calls only name it.
         raise NotImplementedError
 
     # ----------------------------------------------------------------- faults
@@ -191,6 +192,7 @@ class HarnessCalls:
         ``reply_message_id`` ``"empty"``/``"known"``; ``replies_order``
         ``"newest-first"``/``"oldest-first"``; ``received_at_format`` ``"local"``/``"utc"``.
         """
+        # Only the settings given are sent, so that the others keep their current values.
         given = {name: value for name, value in locals().items() if name != "self" and value is not _UNSET}
         result: dict[str, Any] = self._call("POST", "/_emulator/config", given)
         return result

@@ -10,6 +10,7 @@ handlers :func:`install_error_handlers` adds turn each of them (and FastAPI's ow
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_cellcast.emulator.envelopes import error_envelope
 from airflow_provider_cellcast.emulator.rules import EmulatorStateError, RuleError
+
+logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
 
 class ApiError(Exception):
@@ -65,6 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleError)
     async def _rule_error(request: Request, exc: RuleError) -> JSONResponse:
         # The rules' one answer: HTTP 400, the message naming the field and the rule it breaks.
+        # Rule messages name fields and rules, never the values refused, so they are safe to log.
+        logger.info("refused %s %s: %s", request.method, request.url.path, exc.message)
         return JSONResponse(error_envelope(400, exc.message), 400)
 
     @app.exception_handler(EmulatorStateError)

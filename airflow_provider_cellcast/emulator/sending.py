@@ -50,11 +50,11 @@ from airflow_provider_cellcast.emulator import rules
 from airflow_provider_cellcast.emulator.contacts import (
     CONTACTS_RULE,
     COUNTRY_CODE,
+    check_contact,
     mask_phone,
     mask_text,
     national_number,
 )
-from airflow_provider_cellcast.emulator.contacts import check_contact as check_one_contact
 from airflow_provider_cellcast.emulator.envelopes import app_envelope
 from airflow_provider_cellcast.emulator.models import InsufficientBalanceError
 from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES, RuleError
@@ -145,7 +145,7 @@ def send(
     if text is None:
         return JSONResponse(app_envelope(False, "Template not found", {}))
     contacts = _contacts_of(fields)
-    verdicts = [check_one_contact(raw, config.contacts_mode) for raw in contacts]
+    verdicts = [check_contact(raw, config.contacts_mode) for raw in contacts]
     if any(verdict.refuses_request for verdict in verdicts):
         raise RuleError("contacts", CONTACTS_RULE)
     country_code = fields.get("countryCode")

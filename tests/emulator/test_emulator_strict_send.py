@@ -5,6 +5,7 @@ Each rule in its default (strict) reading and in its other mode, over real HTTP.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -292,7 +293,13 @@ def test_bad_modes_are_refused_everywhere(emulator: CellcastEmulator) -> None:
         EmulatorConfig(schedule_at_mode="utc")
 
 
-def test_refused_sends_are_journalled_with_their_answer(api: Api, emulator: CellcastEmulator) -> None:
-    assert_error(api.send(["0400000001"]), 400)
+def test_refused_sends_are_journalled_and_logged_without_the_number(
+    api: Api, emulator: CellcastEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="airflow_provider_cellcast.emulator")
+    assert_error(api.send(["0412345678"]), 400)
     [entry] = emulator.requests_log()
-    assert (entry["path"], entry["status"], entry["body"]["contacts"]) == (SEND, 400, ["*******001"])
+    assert (entry["path"], entry["status"], entry["body"]["contacts"]) == (SEND, 400, ["*******678"])
+    logged = [r.getMessage() for r in caplog.records]
+    assert f"refused POST {SEND}: {CONTACTS_RULE}" in logged
+    assert not any("412345678" in line for line in logged)
