@@ -6,50 +6,60 @@
 ``POST /api/v1/gateway/cancelScheduleQuickMessage``       cancel a scheduled message
 ``GET  /api/v2/report/message/{messageId}``               one message's detail and status
 ``GET  /api/v2/report/message``                           list messages (filters, pages)
-``GET  /api/v1/user/token/verify``                        verify the token
+``GET  /api/v1/user/token/verify``                        verify the token (echoed in ``data.token``)
 ``GET  /api/v1/apiClient/account``                        account and balances (meta envelope)
+``GET  /api/v1/customNumber``                             registered senders (bare ``{"data": [...]}``)
+``POST /api/v1/template``                                 create an SMS template (multipart form)
+``GET  /api/v1/apiClient/getResponses``                   inbound replies (:mod:`.inbound_routes`)
+``GET  /api/v1/apiClient/getOptout``                      the opt-out list (:mod:`.inbound_routes`)
 ========================================================  ==========================================
 
-Choices where Cellcast's documentation is silent (the emulator states them, clients must not
-rely on them against the real service):
+As live (public code that recorded live answers):
 
-* An unknown message ID in a report answers HTTP 200 with ``status: false`` and "Message not
-  found" (as cancelling an unknown ID was seen to do), not HTTP 404.
-* Cancelling an unknown ID, an ID of the other type, or a message that is no longer scheduled
-  answers HTTP 200, ``status: false``, ``data: {}``.
+* Cancel answers "Job removed successfully" (lower-case r) in ``message`` and ``data.message``.
+  An unknown ID (or an ID of the other type) answers HTTP 200 ``{"status": false, "message":
+  "message not found", "data": {}, "error": {"error": "message not found"}}``; a message no longer
+  scheduled answers the same shape with "Job not found or already processed".
+* A report whose ID is not an ObjectId answers ``status: false``, "internal server error", a Mongo
+  ``CastError`` in ``error``, with **HTTP 200** (the live HTTP code was not recorded: 200 is the
+  emulator's choice, like every other ``status: false`` answer). The ``cast_error`` fault answers
+  the same for a valid ID.
+* Token verify echoes the token in ``data.token`` (the emulator never logs or journals it).
+
+Choices where Cellcast's documentation is silent (clients must not rely on them live):
+
+* An unknown (well-formed) message ID in a report answers like cancel's "message not found".
 * The message list is newest first (creation time, then arrival order), ``limit`` 10 by default
-  and at most :data:`MAX_PAGE_LIMIT`; a page past the last is empty. Filters combine (all must
-  match); ``customString`` matches exactly, and an empty one matches only messages whose
-  reference is empty (never every message). Pages are computed at each request: cancelling
-  messages of a ``status=scheduled`` listing moves the later ones to earlier pages, so read every
-  page before changing what the filter selects.
+  and at most :data:`MAX_PAGE_LIMIT`; the page fields are mongoose's (:mod:`.pages`: ``current``,
+  no ``page`` key). Filters combine (all must match); ``fromDate``/``toDate`` are creation days in
+  the account's time zone (``date_filter_zone="utc"``: UTC days); ``customString`` matches
+  exactly, and an empty one matches only messages without a reference, unless
+  ``list_filter_custom_string`` is false: then the list ignores it, as the live service may
+  (the filter is documented only on a dev host). Pages are computed at each request.
+* ``customNumber`` lists the registered senders, not ``#SharedNum#``.
+* Template errors answer HTTP 203 with ``status: false`` (as live for templates).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 
 from airflow_provider_cellcast.emulator import rules
+from airflow_provider_cellcast.emulator.config import credits_json
 from airflow_provider_cellcast.emulator.contacts import mask_json
-from airflow_provider_cellcast.emulator.envelopes import app_envelope, meta_envelope
+from airflow_provider_cellcast.emulator.envelopes import app_envelope, cast_error_envelope, meta_envelope
 from airflow_provider_cellcast.emulator.errors import ApiError, json_object
-from airflow_provider_cellcast.emulator.middleware import JOURNAL_BODY_KEY
+from airflow_provider_cellcast.emulator.middleware import JOURNAL_BODY_KEY, bearer_token
+from airflow_provider_cellcast.emulator.models import StoredMessage
+from airflow_provider_cellcast.emulator.pages import mongoose_page, query_int
 from airflow_provider_cellcast.emulator.rules import RuleError
-from airflow_provider_cellcast.emulator.sending import check_media, send
-from airflow_provider_cellcast.emulator.state import (
-    EmulatorState,
-    EmulatorStateError,
-    StoredMessage,
-    normalise_status,
-    parse_date,
-)
+from airflow_provider_cellcast.emulator.sending import check_media, mms_fields, send
+from airflow_provider_cellcast.emulator.state import EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import parse_date
 
 logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
@@ -57,6 +67,17 @@ logger = logging.getLogger("airflow_provider_cellcast.emulator")
 MAX_PAGE_LIMIT = 1000
 #: Page size of the message list when ``limit`` is not given.
 DEFAULT_PAGE_LIMIT = 10
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _form(request: Request) -> Any:
+    if not request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
+        raise ApiError(400, "Request must be multipart/form-data")
+    try:
+        return await request.form()
+    except AssertionError as error:
+        # Starlette asserts that python-multipart is installed before it parses a form.
+        raise ApiError(501, "The emulator needs python-multipart for forms: pip install python-multipart") from error
 
 
 def api_router(emulator: EmulatorState) -> APIRouter:
@@ -70,19 +91,15 @@ def api_router(emulator: EmulatorState) -> APIRouter:
         raw_id, raw_type = body.get("messageId"), body.get("type")
         if raw_id is None or raw_id == "":
             raise ApiError(400, "messageId is required")
-        try:
-            message_id = rules.message_id(raw_id, "messageId")
-        except RuleError as error:
-            raise ApiError(400, "messageId is invalid") from error
+        message_id = rules.message_id(raw_id, "messageId")
         if raw_type is None or raw_type == "":
             raise ApiError(400, "type is required")
-        try:
-            message_type = rules.message_type(raw_type, "type")
-        except RuleError as error:
-            raise ApiError(400, error.message) from error
+        message_type = rules.message_type(raw_type, "type")
         cancelled, text = emulator.cancel(message_id, message_type)
         logger.info("cancel %s %s: %s", message_type, message_id, text)
-        return JSONResponse(app_envelope(cancelled, text, {"message": text} if cancelled else {}))
+        if cancelled:
+            return JSONResponse(app_envelope(True, text, {"message": text}))
+        return JSONResponse(app_envelope(False, text, {}, {"error": text}))
 
     @router.post("/api/v1/gateway")
     async def send_sms(request: Request) -> JSONResponse:
@@ -91,136 +108,92 @@ def api_router(emulator: EmulatorState) -> APIRouter:
 
     @router.post("/api/v1/gatewaymms")
     async def send_mms(request: Request) -> JSONResponse:
-        """Send (or schedule) an MMS: multipart form with ``media`` (jpg/png <= 230 KB) or ``gif`` (URL)."""
-        content_type = request.headers.get("content-type", "").lower()
-        if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            raise ApiError(400, "Request must be multipart/form-data")
-        try:
-            form = await request.form()
-        except AssertionError as error:
-            # Starlette asserts that python-multipart is installed before it parses a form.
-            raise ApiError(501, "The emulator needs python-multipart for MMS: pip install python-multipart") from error
-        fields: dict[str, Any] = {}
-        for name in ("message", "sender", "scheduleAt", "delay", "customString", "countryCode", "gif"):
-            value = form.get(name)
-            if isinstance(value, str):
-                fields[name] = value
-        contact_values = [v for v in form.getlist("contacts") if isinstance(v, str)]
-        media_value = form.get("media")
-        parsed_contacts: Any = None
-        if len(contact_values) == 1:
-            try:
-                parsed_contacts = json.loads(contact_values[0])
-            except ValueError:
-                parsed_contacts = None
-        elif contact_values:
-            parsed_contacts = contact_values
-        journal: dict[str, Any] = dict(
-            fields, contacts=parsed_contacts if parsed_contacts is not None else contact_values
-        )
-        if isinstance(media_value, UploadFile):
-            journal["media"] = {
-                "filename": media_value.filename,
-                "content_type": media_value.content_type,
-                "size": media_value.size,
-            }
+        """Send an MMS: multipart form with ``media`` (jpg/png <= 230 KB) or ``gif`` (URL)."""
+        fields, content, filename, journal, refusal = await mms_fields(await _form(request))
         request.scope[JOURNAL_BODY_KEY] = mask_json(journal)
-        if contact_values and parsed_contacts is None:
-            raise ApiError(400, "contacts must be a JSON array of numbers")
-        if parsed_contacts is not None:
-            fields["contacts"] = parsed_contacts
-        content = await media_value.read() if isinstance(media_value, UploadFile) else None
-        filename = media_value.filename if isinstance(media_value, UploadFile) else None
+        if refusal is not None:
+            raise refusal
         return send(emulator, "mms", fields, lambda: check_media(content, filename, fields.get("gif")))
 
     @router.get("/api/v2/report/message/{message_id}")
     async def message_report(message_id: str) -> JSONResponse:
-        """One message's detail and status; an unknown ID answers ``status: false`` (HTTP 200)."""
+        """One message's detail and status; an ID that is not an ObjectId answers the live CastError."""
         try:
             canonical = rules.message_id(message_id, "messageId")
-        except RuleError as error:
-            raise ApiError(400, "messageId is invalid") from error
+        except RuleError:
+            return JSONResponse(cast_error_envelope(message_id))
         message = emulator.get_message(canonical)
         if message is None:
-            return JSONResponse(app_envelope(False, "Message not found", {}))
+            return JSONResponse(app_envelope(False, rules.MESSAGE_NOT_FOUND, {}, {"error": rules.MESSAGE_NOT_FOUND}))
         return JSONResponse(app_envelope(True, "Success", message.report()))
 
     @router.get("/api/v2/report/message")
     async def message_list(request: Request) -> JSONResponse:
         """Messages newest first, one page: ``page``, ``limit``; filters ``campType`` (sms/mms),
         ``status`` ("delievered" accepted), ``fromDate``/``toDate`` (YYYY-MM-DD, creation day, inclusive)
-        and ``customString`` (exact)."""
+        and ``customString`` (exact, unless the list is set to ignore it)."""
         params = request.query_params
-        page = _query_int(request, "page", 1, 1_000_000)
-        limit = _query_int(request, "limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
+        page = query_int(params, "page", 1, 1_000_000)
+        limit = query_int(params, "limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
         filters: dict[str, Any] = {}
-        try:
-            if params.get("campType"):
-                filters["message_type"] = rules.message_type(params["campType"], "campType")
-            if params.get("status"):
-                filters["status"] = normalise_status(params["status"])
-            if params.get("fromDate"):
-                filters["from_date"] = parse_date(params["fromDate"], "fromDate")
-            if params.get("toDate"):
-                filters["to_date"] = parse_date(params["toDate"], "toDate")
-        except RuleError as error:
-            raise ApiError(400, error.message) from error
-        except EmulatorStateError as error:
-            raise ApiError(400, error.message) from error
-        if "customString" in params:
+        if params.get("campType"):
+            filters["message_type"] = rules.message_type(params["campType"], "campType")
+        if params.get("status"):
+            filters["status"] = rules.message_status(params["status"], "status")
+        if params.get("fromDate"):
+            filters["from_date"] = parse_date(params["fromDate"], "fromDate")
+        if params.get("toDate"):
+            filters["to_date"] = parse_date(params["toDate"], "toDate")
+        if "customString" in params and emulator.config.list_filter_custom_string:
             filters["custom_string"] = params["customString"]
         found = emulator.list_messages(**filters)
         return JSONResponse(app_envelope(True, "Success", page_of(found, page, limit)))
 
     @router.get("/api/v1/user/token/verify")
-    async def verify_token() -> JSONResponse:
-        """Answer ``status: true`` when the token is right (the middleware answers 401 otherwise)."""
-        return JSONResponse(app_envelope(True, "Token verified successfully!", {}))
+    async def verify_token(request: Request) -> JSONResponse:
+        """Answer ``status: true`` and the token itself (the middleware answers 401 to a wrong one)."""
+        return JSONResponse(app_envelope(True, "Token verified successfully!", {"token": bearer_token(request.scope)}))
 
     @router.get("/api/v1/apiClient/account")
     async def account() -> JSONResponse:
-        """Account name, email and balances, in the meta envelope."""
+        """Account name, email and balances (decimals, as Cellcast shows them), in the meta envelope."""
         acc = emulator.account
         data = {
             "account_name": acc.name,
             "account_email": acc.email,
-            "sms_balance": acc.sms_balance,
-            "mms_balance": acc.mms_balance,
+            "sms_balance": credits_json(acc.sms_balance),
+            "mms_balance": credits_json(acc.mms_balance),
         }
         return JSONResponse(meta_envelope("Account details", data))
+
+    @router.get("/api/v1/customNumber")
+    async def custom_numbers() -> JSONResponse:
+        """The account's registered senders: a bare ``{"data": [{"number", "name"}]}``, as live."""
+        return JSONResponse({"data": [{"number": sender, "name": name} for sender, name in emulator.senders()]})
+
+    @router.post("/api/v1/template")
+    async def create_template(request: Request) -> JSONResponse:
+        """Create an SMS template from a form (``name``, ``message``); errors are HTTP 203, status false."""
+        try:
+            form = await _form(request)
+        except ApiError as error:
+            return JSONResponse(app_envelope(False, error.message, {}), status_code=203)
+        name, text = form.get("name"), form.get("message")
+        for field, value in (("name", name), ("message", text)):
+            if not isinstance(value, str) or not value.strip():
+                return JSONResponse(app_envelope(False, f"{field} is required", {}), status_code=203)
+        assert isinstance(name, str) and isinstance(text, str)
+        template_id = emulator.add_template(text)
+        data = {"_id": template_id, "name": name, "message": text}
+        return JSONResponse(app_envelope(True, "Template created successfully", data))
 
     return router
 
 
 def page_of(found: list[StoredMessage], page: int, limit: int) -> dict[str, Any]:
-    """The list answer's ``data``: the items of one page and the page fields."""
-    total = len(found)
-    total_pages = math.ceil(total / limit)
-    return {
-        "items": [_list_item(m) for m in found[(page - 1) * limit : page * limit]],
-        "total": total,
-        "page": page,
-        "limit": limit,
-        "totalPages": total_pages,
-        "hasNextPage": page < total_pages,
-        "nextPage": page + 1 if page < total_pages else None,
-        "hasPrevPage": page > 1,
-        "prevPage": page - 1 if page > 1 else None,
-    }
+    """The list answer's ``data``: the items of one page and mongoose's page fields."""
+    return mongoose_page(found, page, limit, _list_item)
 
 
 def _list_item(message: StoredMessage) -> dict[str, Any]:
     return {**message.report(), "gateway_count": 1, "request_from": "API", "request_name": "Cellcast emulator"}
-
-
-def _query_int(request: Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= maximum:
-        raise ApiError(400, f"{name} must be a whole number from 1 to {maximum}")
-    return value

@@ -2,7 +2,8 @@
 
 :func:`create_app` wires the parts together:
 
-* :mod:`.api`: the Cellcast API routes (``/api/...``, bearer token required, Cellcast's envelopes);
+* :mod:`.api` and :mod:`.inbound_routes`: the Cellcast API routes (``/api/...``, bearer token
+  required, Cellcast's envelopes);
 * :mod:`.control`: the control plane (``/_emulator/...``, no auth: keep it on loopback);
 * :mod:`.middleware`: latency, faults, auth, rate limit, journal and counters around ``/api/``;
 * :mod:`.errors`: errors answered in Cellcast's error envelope;
@@ -11,7 +12,7 @@
 Faults (``POST /_emulator/faults``) act on ``/api/`` requests only, before authentication and
 the rate limit, so a proxy-like fault (``html``, ``status`` 502...) answers even a request with a
 wrong token. Kinds: ``status``, ``latency``, ``hang``, ``drop``, ``html``, ``empty``,
-``malformed``, ``unexpected_json``, ``app_status_false`` (see :class:`~.state.Fault`).
+``malformed``, ``unexpected_json``, ``app_status_false``, ``cast_error`` (see :mod:`.harness.faults`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from fastapi import FastAPI
 from airflow_provider_cellcast.emulator.api import MAX_PAGE_LIMIT, api_router
 from airflow_provider_cellcast.emulator.control import control_router
 from airflow_provider_cellcast.emulator.errors import ApiError, install_error_handlers
+from airflow_provider_cellcast.emulator.inbound_routes import inbound_router
 from airflow_provider_cellcast.emulator.middleware import MAX_BODY_BYTES, EmulatorMiddleware, quiet_drop_faults
 from airflow_provider_cellcast.emulator.rules import MAX_CONTACTS, MAX_MEDIA_BYTES
-from airflow_provider_cellcast.emulator.state import Clock, EmulatorConfig, EmulatorState
+from airflow_provider_cellcast.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_cellcast.emulator.timestamps import Clock
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -44,8 +47,9 @@ def create_app(
 ) -> FastAPI:
     """Build the emulator's FastAPI app around ``state`` (or a new state from ``config``).
 
-    ``config`` keys are :class:`~.state.EmulatorConfig` fields (``token``, ``rate_limit_per_second``,
-    ``latency_ms``, ...). The state is ``app.state.emulator``. Serve with any ASGI server::
+    ``config`` keys are :class:`~.config.EmulatorConfig` fields (``token``, ``rate_limit_per_second``,
+    ``latency_ms``, ``contacts_mode``, ...). The state is ``app.state.emulator``. Serve with any ASGI
+    server::
 
         app = create_app(token="secret", rate_limit_per_second=15)
         uvicorn.run(app, port=8079)
@@ -76,5 +80,6 @@ def create_app(
     app.add_middleware(EmulatorMiddleware, state=emulator)
     install_error_handlers(app)
     app.include_router(api_router(emulator))
+    app.include_router(inbound_router(emulator))
     app.include_router(control_router(emulator))
     return app

@@ -2,8 +2,11 @@
 
 Example::
 
-    CELLCAST_EMULATOR_TOKEN=secret cellcast-emulator --port 8079 --rate-limit 15
+    CELLCAST_EMULATOR_TOKEN=secret cellcast-emulator --port 8079 --rate-limit 15 --sender ACME
     # Cellcast emulator listening on http://127.0.0.1:8079
+
+Every mode of :class:`~.config.EmulatorConfig` has a flag (``--contacts-mode lenient``,
+``--custom-string-mode strip``, ...); the defaults are the strict reading of the live service.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
+
+from airflow_provider_cellcast.emulator.config import CHOICES
 
 TOKEN_ENV = "CELLCAST_EMULATOR_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 #: The emulator's well-known default token: it guards nothing real.
@@ -47,11 +52,77 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--delivery-delay", type=float, default=2.0, metavar="SECONDS", help="time from sent to delivered (default: 2)"
     )
+    parser.add_argument("--sms-balance", type=float, default=10_000, metavar="N", help="SMS credits (default: 10000)")
+    parser.add_argument("--mms-balance", type=float, default=1_000, metavar="N", help="MMS credits (default: 1000)")
+    parser.add_argument(
+        "--sender",
+        action="append",
+        default=[],
+        metavar="ID[=NAME]",
+        help="register a sender ID besides #SharedNum# (repeatable); others are refused with HTTP 400",
+    )
+    modes = parser.add_argument_group("modes (defaults: the strict reading of the live service)")
+    modes.add_argument(
+        "--account-timezone",
+        default="Australia/Sydney",
+        metavar="ZONE",
+        help="the account's time zone: how a scheduleAt without offset is read (default: Australia/Sydney)",
+    )
+    for name, help_text in _MODE_HELP.items():
+        choices = CHOICES[name]
+        modes.add_argument(
+            f"--{name.replace('_', '-')}",
+            choices=choices,
+            default=choices[0],
+            help=f"{help_text} (default: {choices[0]})",
+        )
+    modes.add_argument(
+        "--custom-string-max-length",
+        type=int,
+        default=255,
+        metavar="N",
+        help="longest customString accepted; 0 for no limit (default: 255)",
+    )
+    modes.add_argument(
+        "--no-list-filter-custom-string",
+        action="store_true",
+        help="the message list ignores its customString filter (as the live service may)",
+    )
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="default: info"
     )
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     return parser
+
+
+_MODE_HELP = {
+    "custom_string_mode": "a customString with characters outside A-Za-z0-9- is refused (400) or stripped",
+    "schedule_at_mode": "naive-local: a time without offset is account time; all-local: offsets ignored too",
+    "contacts_mode": "strict: Cellcast's documented 400 rule; lenient: the docs page's four forms",
+    "date_filter_zone": "the time zone of the list's fromDate/toDate days",
+    "mms_schedule_fields": "ignore or honour scheduleAt, delay and customString on MMS (undocumented)",
+    "reply_message_id": "replies show an empty message_id (as documented) or the message replied to",
+    "replies_order": "order of getResponses",
+    "received_at_format": "replies' received_at: account time without offset, or UTC ISO 8601",
+}
+
+
+def _config_of(args: argparse.Namespace, token: str) -> dict[str, Any]:
+    """The :class:`~.config.EmulatorConfig` fields the arguments give."""
+    return {
+        "token": token,
+        "rate_limit_per_second": args.rate_limit,
+        "latency_ms": args.latency_ms,
+        "retry_after_on_429": args.retry_after_on_429,
+        "delivery_delay_seconds": args.delivery_delay,
+        "sms_balance": args.sms_balance,
+        "mms_balance": args.mms_balance,
+        "senders": tuple(args.sender),
+        "account_timezone": args.account_timezone,
+        "custom_string_max_length": args.custom_string_max_length or None,
+        "list_filter_custom_string": not args.no_list_filter_custom_string,
+        **{name: getattr(args, name) for name in _MODE_HELP},
+    }
 
 
 def _logging_config(level: str) -> dict[str, Any]:
@@ -88,13 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from airflow_provider_cellcast.emulator.middleware import quiet_drop_faults
     from airflow_provider_cellcast.emulator.network import bind_socket, url_for
 
-    app = create_app(
-        token=token,
-        rate_limit_per_second=args.rate_limit,
-        latency_ms=args.latency_ms,
-        retry_after_on_429=args.retry_after_on_429,
-        delivery_delay_seconds=args.delivery_delay,
-    )
+    try:
+        app = create_app(**_config_of(args, token))
+    except ValueError as error:
+        print(f"cellcast-emulator: {error}", file=sys.stderr)
+        return 2
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as error:

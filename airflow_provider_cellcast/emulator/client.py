@@ -2,51 +2,26 @@
 
 Use it against an emulator started elsewhere (``cellcast-emulator`` in a container, say); the
 in-process :class:`~airflow_provider_cellcast.emulator.server.CellcastEmulator` has the same methods.
-Imports only ``requests`` and the standard library.
+Imports only ``requests`` and the standard library. The harness calls (faults, journal, counters,
+settings, clock) are in :mod:`.client_harness`.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
 
+from airflow_provider_cellcast.emulator.client_harness import EmulatorClientError, HarnessCalls, time_text
 
-class EmulatorClientError(RuntimeError):
-    """The emulator refused a control-plane or convenience request.
-
-    :ivar status_code: the HTTP status of the emulator's answer.
-    """
-
-    def __init__(self, text: str, status_code: int | None = None) -> None:
-        super().__init__(text)
-        self.status_code = status_code
+__all__ = ["EmulatorClient", "EmulatorClientError"]
 
 
-class _Unset(enum.Enum):
-    UNSET = enum.auto()
-
-
-_UNSET = _Unset.UNSET
-
-
-def _time_text(value: datetime | str) -> str:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return value
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class EmulatorClient:
-    """Drive a Cellcast emulator: reset it, seed messages, inject faults, read its journal.
+class EmulatorClient(HarnessCalls):
+    """Drive a Cellcast emulator: reset it, seed messages and replies, register senders, inject
+    faults, read its journal, change its settings and modes (:meth:`configure`).
 
     :param base_url: the emulator's URL, e.g. ``http://127.0.0.1:8079``.
     :param token: API token used by :meth:`schedule_campaign` when none is given there.
@@ -56,12 +31,15 @@ class EmulatorClient:
 
         emulator = EmulatorClient("http://127.0.0.1:8079", token="test-token")
         emulator.reset()
+        emulator.register_sender("ACME")
+        emulator.configure(contacts_mode="lenient")  # accept "0400000000" as the docs page does
         msg = emulator.seed_message(status="scheduled", schedule_at="2030-01-01 09:00:00")
         emulator.inject_fault("status", status=503, retry_after=2, message_id=msg["_id"], count=1)
         ...  # run the DAG or hook under test
         assert emulator.message(msg["_id"])["status"] == "canceled"
         assert emulator.request_count("/api/v1/gateway/cancelScheduleQuickMessage") == 2
         assert emulator.rate_limited_count() == 0
+        emulator.inject_reply("61400000001", "STOP")  # the number is unsubscribed from now on
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
@@ -101,7 +79,8 @@ class EmulatorClient:
 
     # ----------------------------------------------------------------- state
     def reset(self) -> None:
-        """Forget messages, faults, journal, opt-outs and clock offset; restore settings and balances."""
+        """Forget messages, replies, opt-outs, faults, journal and clock offset; restore settings,
+        senders and balances."""
         self._call("POST", "/_emulator/reset")
 
     def seed_message(
@@ -118,11 +97,14 @@ class EmulatorClient:
         created_at: datetime | str | None = None,
         custom_string: str | None = None,
         auto_advance: bool = True,
+        media: str | None = None,
+        reply_stop: bool | None = None,
     ) -> dict[str, Any]:
         """Store a message directly (no credits charged) and return it as the control plane shows it.
 
-        A ``scheduled`` message without ``schedule_at`` is due in one hour (emulator time).
-        ``auto_advance=False`` freezes its status.
+        Any status may be seeded: ``dead`` (a final failure), ``aborted``, ``unknown``, ``pending``
+        included. A ``scheduled`` message without ``schedule_at`` is due in one hour (emulator
+        time); times without an offset are UTC. ``auto_advance=False`` freezes its status.
         """
         body: dict[str, Any] = {"type": type, "status": status, "auto_advance": auto_advance}
         optional = {
@@ -130,13 +112,26 @@ class EmulatorClient:
             "message": message,
             "sender": sender,
             "receiver": receiver,
-            "scheduleAt": _time_text(schedule_at) if schedule_at is not None else None,
-            "send_time": _time_text(send_time) if send_time is not None else None,
-            "createdAt": _time_text(created_at) if created_at is not None else None,
+            "scheduleAt": time_text(schedule_at) if schedule_at is not None else None,
+            "send_time": time_text(send_time) if send_time is not None else None,
+            "createdAt": time_text(created_at) if created_at is not None else None,
             "customString": custom_string,
+            "media": media,
+            "replyStop": reply_stop,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         result: dict[str, Any] = self._call("POST", "/_emulator/messages", body)
+        return result
+
+    def set_status(self, message_id: str, status: str, *, auto_advance: bool | None = None) -> dict[str, Any]:
+        """Give a stored message another status now, e.g. ``"dead"``; return it.
+
+        ``auto_advance`` (when given) freezes (``False``) or frees its later transitions.
+        """
+        body: dict[str, Any] = {"status": status}
+        if auto_advance is not None:
+            body["auto_advance"] = auto_advance
+        result: dict[str, Any] = self._call("POST", f"/_emulator/messages/{message_id}/status", body)
         return result
 
     def message(self, message_id: str) -> dict[str, Any]:
@@ -154,9 +149,60 @@ class EmulatorClient:
         body = {"text": text} if template_id is None else {"text": text, "id": template_id}
         return str(self._call("POST", "/_emulator/templates", body)["id"])
 
-    def add_optouts(self, numbers: Iterable[str]) -> None:
-        """Unsubscribe numbers: later sends to them are answered in ``unsubscribeContacts``."""
-        self._call("POST", "/_emulator/optouts", {"numbers": list(numbers)})
+    def add_optouts(self, numbers: Iterable[str | Mapping[str, str]]) -> None:
+        """Unsubscribe numbers (strings, or ``{"number", "first_name", "last_name"}``).
+
+        A later send listing one of them with other contacts answers it in
+        ``unsubscribeContacts``; a send to it alone is refused (``status: false``).
+        """
+        self._call("POST", "/_emulator/optouts", {"numbers": [n if isinstance(n, str) else dict(n) for n in numbers]})
+
+    def optouts(self) -> list[dict[str, Any]]:
+        """The opt-out list, newest first (items as ``getOptout`` shows them)."""
+        result: list[dict[str, Any]] = self._call("GET", "/_emulator/optouts")["optouts"]
+        return result
+
+    def register_sender(self, sender: str, name: str | None = None) -> dict[str, str]:
+        """Register a sender ID (alphanumeric, at most 11 characters, or a number) to the account.
+
+        Sends from any other sender than ``#SharedNum#`` and the registered ones are refused
+        (HTTP 400 "Your sender id is not registered."); ``GET /api/v1/customNumber`` lists them.
+        """
+        body = {"sender": sender} if name is None else {"sender": sender, "name": name}
+        result: dict[str, str] = self._call("POST", "/_emulator/senders", body)
+        return result
+
+    def senders(self) -> list[dict[str, str]]:
+        """The registered senders, ``[{"sender", "name"}]`` (``#SharedNum#`` not listed)."""
+        result: list[dict[str, str]] = self._call("GET", "/_emulator/senders")["senders"]
+        return result
+
+    def inject_reply(
+        self,
+        from_number: str,
+        body: str,
+        *,
+        message_id: str | None = None,
+        received_at: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """Receive an inbound reply from ``from_number``; a STOP reply unsubscribes that number.
+
+        ``message_id``: the message replied to (default: the latest message sent to that number,
+        if any). ``received_at``: default now (emulator time; a time without offset is UTC).
+        Returns the reply as stored (``from`` in E.164, ``received_at`` UTC, ``opted_out``).
+        """
+        spec: dict[str, Any] = {"from": from_number, "body": body}
+        if message_id is not None:
+            spec["message_id"] = message_id
+        if received_at is not None:
+            spec["received_at"] = time_text(received_at)
+        result: dict[str, Any] = self._call("POST", "/_emulator/replies", spec)
+        return result
+
+    def replies(self) -> list[dict[str, Any]]:
+        """Every inbound reply as stored, in the configured order (newest first by default)."""
+        result: list[dict[str, Any]] = self._call("GET", "/_emulator/replies")["replies"]
+        return result
 
     def schedule_campaign(
         self,
@@ -179,7 +225,7 @@ class EmulatorClient:
             raise EmulatorClientError("schedule_campaign needs an API token")
         body: dict[str, Any] = {"message": message, "contacts": list(contacts)}
         if schedule_at is not None:
-            body["scheduleAt"] = _time_text(schedule_at)
+            body["scheduleAt"] = time_text(schedule_at)
         else:
             body["delay"] = 3_600_000 if delay_ms is None else delay_ms
         if sender is not None:
@@ -198,140 +244,3 @@ class EmulatorClient:
                 f"send refused: HTTP {response.status_code}: {payload.get('message')}", response.status_code
             )
         return [item["MessageId"] for item in payload["data"]["queueResponse"]]
-
-    # ----------------------------------------------------------------- faults
-    def inject_fault(
-        self,
-        kind: str,
-        *,
-        count: int | _Unset | None = _UNSET,
-        message_id: str | None = None,
-        path: str | None = None,
-        method: str | None = None,
-        status: int | None = None,
-        retry_after: float | str | datetime | None = None,
-        latency_ms: float | None = None,
-        hang_seconds: float | None = None,
-        when: str | None = None,
-        message: str | None = None,
-        body: Any = None,
-    ) -> dict[str, Any]:
-        """Register a fault and return it (with its ``id``).
-
-        :param kind: ``status``, ``latency``, ``hang``, ``drop``, ``html``, ``empty``,
-            ``malformed``, ``unexpected_json`` or ``app_status_false``.
-        :param count: how many matching requests it applies to; ``None`` means every one. Default:
-            1, or every request when ``message_id`` is given.
-        :param message_id: only requests about this message (cancel body, report path).
-        :param path: only this path (exact, or a shell pattern like ``/api/v2/report/message/*``).
-        :param method: only this HTTP method.
-        :param status: HTTP status to answer (``status``: 503, ``html``/``empty``: 502 by default).
-        :param retry_after: ``Retry-After`` value: seconds, an HTTP date string, or a datetime.
-        :param latency_ms: extra delay of a ``latency`` fault.
-        :param hang_seconds: how long a ``hang`` lasts (default 600; reset ends it early).
-        :param when: ``"before"`` (default; nothing is applied) or ``"after"`` (the request is
-            applied, then the answer is delayed, dropped or replaced). ``drop`` defaults to after.
-        :param message: the answer's ``message`` for ``status`` and ``app_status_false``.
-        :param body: the JSON an ``unexpected_json`` fault answers (default ``{"foo": 1}``).
-        """
-        spec: dict[str, Any] = {"kind": kind}
-        retry_text: Any = retry_after
-        if isinstance(retry_after, datetime):
-            aware = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=timezone.utc)
-            retry_text = format_datetime(aware.astimezone(timezone.utc), usegmt=True)
-        if count is not _UNSET:
-            spec["count"] = count
-        optional = {
-            "message_id": message_id,
-            "path": path,
-            "method": method,
-            "status": status,
-            "retry_after": retry_text,
-            "latency_ms": latency_ms,
-            "hang_seconds": hang_seconds,
-            "when": when,
-            "message": message,
-            "body": body,
-        }
-        spec.update({k: v for k, v in optional.items() if v is not None})
-        result: dict[str, Any] = self._call("POST", "/_emulator/faults", spec)
-        return result
-
-    def faults(self) -> list[dict[str, Any]]:
-        """Faults still pending."""
-        result: list[dict[str, Any]] = self._call("GET", "/_emulator/faults")["faults"]
-        return result
-
-    def clear_faults(self) -> None:
-        """Remove every pending fault."""
-        self._call("DELETE", "/_emulator/faults")
-
-    # ----------------------------------------------------------------- journal, settings, clock
-    def requests_log(self) -> list[dict[str, Any]]:
-        """API requests received, oldest first: method, path, query, masked body, status, auth_valid, fault."""
-        result: list[dict[str, Any]] = self._call("GET", "/_emulator/requests")["requests"]
-        return result
-
-    def clear_requests_log(self) -> None:
-        """Empty the request journal."""
-        self._call("DELETE", "/_emulator/requests")
-
-    def stats(self) -> dict[str, Any]:
-        """Request counters since the last reset (never truncated, unlike the journal).
-
-        ``{"requests": N, "by_path": {path: N}, "by_status": {"200": N, "429": N}, "rate_limited": N}``;
-        reports of every message count under ``/api/v2/report/message/{messageId}``.
-        """
-        result: dict[str, Any] = self._call("GET", "/_emulator/stats")
-        return result
-
-    def clear_stats(self) -> None:
-        """Zero the request counters (the journal stays)."""
-        self._call("DELETE", "/_emulator/stats")
-
-    def request_count(self, path: str) -> int:
-        """How many API requests arrived for ``path``, whatever their answer.
-
-        Example: ``emulator.request_count("/api/v1/gateway/cancelScheduleQuickMessage")``.
-        """
-        return int(self.stats()["by_path"].get(path, 0))
-
-    def status_count(self, status: int) -> int:
-        """How many API requests were answered with HTTP ``status`` (injected faults included)."""
-        return int(self.stats()["by_status"].get(str(status), 0))
-
-    def rate_limited_count(self) -> int:
-        """How many requests the rate limit refused with HTTP 429 (not counting injected 429 faults)."""
-        return int(self.stats()["rate_limited"])
-
-    def configure(
-        self,
-        *,
-        rate_limit_per_second: float | _Unset | None = _UNSET,
-        latency_ms: float | _Unset = _UNSET,
-        retry_after_on_429: bool | _Unset = _UNSET,
-        delivery_delay_seconds: float | _Unset = _UNSET,
-        sms_balance: int | _Unset = _UNSET,
-        mms_balance: int | _Unset = _UNSET,
-    ) -> dict[str, Any]:
-        """Change settings (``rate_limit_per_second=None`` removes the limit); return them all."""
-        given = {
-            "rate_limit_per_second": rate_limit_per_second,
-            "latency_ms": latency_ms,
-            "retry_after_on_429": retry_after_on_429,
-            "delivery_delay_seconds": delivery_delay_seconds,
-            "sms_balance": sms_balance,
-            "mms_balance": mms_balance,
-        }
-        result: dict[str, Any] = self._call(
-            "POST", "/_emulator/config", {k: v for k, v in given.items() if v is not _UNSET}
-        )
-        return result
-
-    def now(self) -> datetime:
-        """The emulator's current time."""
-        return _parse_time(self._call("GET", "/_emulator/clock")["now"])
-
-    def advance_clock(self, seconds: float) -> datetime:
-        """Move the emulator's time forward by ``seconds``; return the new time."""
-        return _parse_time(self._call("POST", "/_emulator/clock", {"advance_seconds": seconds})["now"])

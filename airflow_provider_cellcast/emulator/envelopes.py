@@ -5,7 +5,7 @@ starting a server.
 
 Example::
 
-    body = app_envelope(True, "Job Removed successfully", {"message": "Job Removed successfully"})
+    body = app_envelope(True, "Job removed successfully", {"message": "Job removed successfully"})
     assert set(body) == APP_ENVELOPE_KEYS
 """
 
@@ -32,14 +32,14 @@ APP_ENVELOPE_KEYS = frozenset(
         "error",
     }
 )
-#: Keys of the meta envelope (account endpoint).
+#: Keys of the meta envelope (account, replies, opt-outs).
 META_ENVELOPE_KEYS = frozenset({"meta", "message", "data", "error"})
 #: Keys of the error envelope (HTTP 4xx and 5xx).
 ERROR_ENVELOPE_KEYS = frozenset({"code", "message", "stack"})
 
 
-def app_envelope(status: bool, message: str, data: Any = None) -> dict[str, Any]:
-    """An app envelope; ``status`` is the verdict, ``data`` defaults to ``{}``."""
+def app_envelope(status: bool, message: str, data: Any = None, error: Any = None) -> dict[str, Any]:
+    """An app envelope; ``status`` is the verdict, ``data`` and ``error`` default to ``{}``."""
     return {
         "app_type": "web",
         "app_version": "1.0",
@@ -54,12 +54,31 @@ def app_envelope(status: bool, message: str, data: Any = None) -> dict[str, Any]
         "message": message,
         "message_type": "toast",
         "data": {} if data is None else data,
-        "error": {},
+        "error": {} if error is None else error,
     }
 
 
+def cast_error(value: str, model: str = "Message") -> dict[str, Any]:
+    """A Mongo ``CastError`` as Cellcast leaks it in ``error`` when an ID is not an ObjectId."""
+    return {
+        "stringValue": f'"{value}"',
+        "valueType": "string",
+        "kind": "ObjectId",
+        "value": value,
+        "path": "_id",
+        "reason": {},
+        "name": "CastError",
+        "message": f'Cast to ObjectId failed for value "{value}" (type string) at path "_id" for model "{model}"',
+    }
+
+
+def cast_error_envelope(value: str) -> dict[str, Any]:
+    """The report's live failure: ``status: false``, "internal server error", a CastError in ``error``."""
+    return app_envelope(False, "internal server error", {}, cast_error(value))
+
+
 def meta_envelope(message: str, data: Any, code: int = 200) -> dict[str, Any]:
-    """A meta envelope, as the account endpoint answers."""
+    """A meta envelope, as the account, replies and opt-out endpoints answer."""
     return {
         "meta": {"code": code, "status": "SUCCESS" if code < 400 else "FAILED"},
         "message": message,

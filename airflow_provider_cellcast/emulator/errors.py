@@ -1,13 +1,16 @@
 """Errors the emulator answers in Cellcast's error envelope, and reading a JSON request body.
 
 Shared by the Cellcast API routes (:mod:`.api`) and the control plane (:mod:`.control`): a route
-raises :class:`ApiError`, and the handlers :func:`install_error_handlers` adds turn it (and
-FastAPI's own errors) into ``{"code": ..., "message": ..., "stack": ...}``.
+raises :class:`ApiError` (any status), or lets a :class:`~.rules.RuleError` (HTTP 400) or an
+:class:`~.rules.EmulatorStateError` (its own status) from the rules and the state pass; the
+handlers :func:`install_error_handlers` adds turn each of them (and FastAPI's own errors) into
+``{"code": ..., "message": ..., "stack": ...}``. No route converts a rule error by hand.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -18,7 +21,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_cellcast.emulator.envelopes import error_envelope
-from airflow_provider_cellcast.emulator.state import EmulatorStateError
+from airflow_provider_cellcast.emulator.rules import EmulatorStateError, RuleError
+
+logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
 
 class ApiError(Exception):
@@ -54,11 +59,18 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer :class:`ApiError`, state errors, HTTP errors and validation errors in the error envelope."""
+    """Answer :class:`ApiError`, rule and state errors, HTTP errors and validation errors in the error envelope."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_envelope(exc.status_code, exc.message), exc.status_code, exc.headers)
+
+    @app.exception_handler(RuleError)
+    async def _rule_error(request: Request, exc: RuleError) -> JSONResponse:
+        # The rules' one answer: HTTP 400, the message naming the field and the rule it breaks.
+        # Rule messages name fields and rules, never the values refused, so they are safe to log.
+        logger.info("refused %s %s: %s", request.method, request.url.path, exc.message)
+        return JSONResponse(error_envelope(400, exc.message), 400)
 
     @app.exception_handler(EmulatorStateError)
     async def _state_error(request: Request, exc: EmulatorStateError) -> JSONResponse:

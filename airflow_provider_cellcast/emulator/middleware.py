@@ -9,13 +9,16 @@ Order for one API request:
    the per-path counter;
 2. configured latency;
 3. a matching fault registered ``when="before"`` answers instead of the emulator (so a
-   proxy-like fault answers even a request with a wrong token);
+   proxy-like fault answers even a request with a wrong token); kinds in :mod:`.harness.faults`;
 4. token check (401 in the error envelope; the log says only that the token differs);
 5. rate limit per token, a sliding one-second window (429, ``Retry-After`` when configured);
 6. the route; a fault registered ``when="after"`` then delays, drops or replaces the answer;
 7. the answer's status goes into the journal entry and the per-status counter.
 
-Phone numbers in the journal and the log are masked (:func:`.contacts.mask_json`).
+Phone numbers in the journal and the log are masked (:func:`.contacts.mask_json`); the token is
+never journalled or logged (token verify echoes it in its answer, and answers are not journalled).
+An MMS form is journalled by its route (``JOURNAL_BODY_KEY``): fields masked, the media's size and
+type, never its content.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_provider_cellcast.emulator.contacts import mask_json
-from airflow_provider_cellcast.emulator.envelopes import app_envelope, error_envelope
+from airflow_provider_cellcast.emulator.envelopes import app_envelope, cast_error_envelope, error_envelope
 from airflow_provider_cellcast.emulator.errors import phrase
-from airflow_provider_cellcast.emulator.state import EmulatorState, Fault
+from airflow_provider_cellcast.emulator.harness.faults import Fault
+from airflow_provider_cellcast.emulator.state import EmulatorState
 
 logger = logging.getLogger("airflow_provider_cellcast.emulator")
 
@@ -57,6 +61,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The request's bearer token: ``None`` without an ``Authorization`` header, ``""`` for another scheme."""
+    header = _header(scope, b"authorization")
+    if header is None:
+        return None
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return ""
+    return credentials.strip()
 
 
 async def _send_bytes(
@@ -226,10 +241,10 @@ class EmulatorMiddleware:
                     await _pause(state, (fault.latency_ms or 0) / 1000)
                     fault = None
                 else:
-                    await self._emit_fault(fault, send, None)
+                    await self._emit_fault(fault, send, None, entry)
                     return
 
-        token = self._bearer_token(scope)
+        token = bearer_token(scope)
         expected = state.config.token
         valid = token is not None and hmac.compare_digest(token.encode(), expected.encode())
         entry["auth_valid"] = valid
@@ -250,19 +265,11 @@ class EmulatorMiddleware:
             return
         captured = _CapturedResponse()
         await self.app(scope, replay_receive, captured)
-        await self._emit_fault(fault, send, captured)
+        await self._emit_fault(fault, send, captured, entry)
 
-    @staticmethod
-    def _bearer_token(scope: Scope) -> str | None:
-        header = _header(scope, b"authorization")
-        if header is None:
-            return None
-        scheme, _, credentials = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            return ""
-        return credentials.strip()
-
-    async def _emit_fault(self, fault: Fault, send: Send, captured: _CapturedResponse | None) -> None:
+    async def _emit_fault(
+        self, fault: Fault, send: Send, captured: _CapturedResponse | None, entry: Mapping[str, Any]
+    ) -> None:
         state = self.state
         kind = fault.kind
         status = fault.status or 200
@@ -291,6 +298,9 @@ class EmulatorMiddleware:
         elif kind == "app_status_false":
             text = fault.message or "Something went wrong, please try again"
             await _send_json(send, status, app_envelope(False, text, {}), headers)
+        elif kind == "cast_error":
+            value = entry.get("message_id") or str(entry.get("path", "")).rsplit("/", 1)[-1]
+            await _send_json(send, status, cast_error_envelope(str(value)), headers)
         else:  # pragma: no cover - add_fault refuses unknown kinds
             raise AssertionError(kind)
 

@@ -27,7 +27,7 @@ def emulator_process(
     .. code-block:: python
 
         with emulator_process() as emulator:
-            [message_id] = emulator.schedule_campaign(contacts=["0400000001"])
+            [message_id] = emulator.schedule_campaign(contacts=["61400000001"])
     """
     token = token or secrets.token_urlsafe(24)
     # Our own interpreter and module, fixed arguments: nothing here comes from untrusted input.

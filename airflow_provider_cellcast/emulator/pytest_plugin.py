@@ -27,7 +27,7 @@ Example::
 
     def test_cancel(cellcast_connection_env):
         emulator = cellcast_connection_env
-        [message_id] = emulator.schedule_campaign(contacts=["0400000001"])
+        [message_id] = emulator.schedule_campaign(contacts=["61400000001"])
         CellcastHook().cancel_scheduled_message(message_id, "sms")
         assert emulator.message(message_id)["status"] == "canceled"
 """

@@ -26,11 +26,13 @@ class CellcastEmulator(EmulatorClient):
     :param clock: callable returning the real time (aware UTC); the emulator adds its own offset.
     :param access_log: let uvicorn log one line per request (method, path, status; never headers).
     :param log_level: level of uvicorn's own loggers, or ``None`` to leave them alone.
-    :param config: further :class:`~.state.EmulatorConfig` settings: ``rate_limit_per_second``,
-        ``latency_ms``, ``retry_after_on_429``, ``delivery_delay_seconds``, ``sms_balance``...
+    :param config: further :class:`~.config.EmulatorConfig` settings and modes:
+        ``rate_limit_per_second``, ``latency_ms``, ``sms_balance``, ``senders``, ``contacts_mode``,
+        ``custom_string_mode``, ``schedule_at_mode``, ``account_timezone``...
 
     Every :class:`~.client.EmulatorClient` method is available (``reset``, ``seed_message``,
-    ``inject_fault``, ``advance_clock``...), and :attr:`state` gives direct access.
+    ``set_status``, ``register_sender``, ``inject_reply``, ``inject_fault``, ``configure``,
+    ``advance_clock``...), and :attr:`state` gives direct access.
 
     Example::
 
@@ -38,7 +40,7 @@ class CellcastEmulator(EmulatorClient):
             os.environ["AIRFLOW_CONN_CELLCAST_DEFAULT"] = json.dumps(
                 {"conn_type": "cellcast", "host": emulator.url, "password": emulator.token}
             )
-            [message_id] = emulator.schedule_campaign(contacts=["0400000001"], delay_ms=60_000)
+            [message_id] = emulator.schedule_campaign(contacts=["61400000001"], delay_ms=60_000)
             ...  # run the task that cancels it
             assert emulator.message(message_id)["status"] == "canceled"
     """

@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from airflow_provider_cellcast.emulator.envelopes import APP_ENVELOPE_KEYS, ERROR_ENVELOPE_KEYS
 from airflow_provider_cellcast.emulator.server import CellcastEmulator
 
 CANCEL = "/api/v1/gateway/cancelScheduleQuickMessage"
@@ -19,6 +20,13 @@ SEND_MMS = "/api/v1/gatewaymms"
 REPORT = "/api/v2/report/message"
 VERIFY = "/api/v1/user/token/verify"
 ACCOUNT = "/api/v1/apiClient/account"
+CUSTOM_NUMBER = "/api/v1/customNumber"
+TEMPLATE = "/api/v1/template"
+RESPONSES = "/api/v1/apiClient/getResponses"
+OPTOUTS = "/api/v1/apiClient/getOptout"
+#: A PNG file's magic bytes and some padding: enough for the emulator's media check.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 CLI_TOKEN = "cli-secret-token"
 
 
@@ -52,6 +60,30 @@ class Api:
 
     def report(self, message_id: str) -> requests.Response:
         return self.get(f"{REPORT}/{message_id}")
+
+    def send_mms(self, data: dict[str, str], files: Any = None) -> requests.Response:
+        return self.session.post(self.url(SEND_MMS), data=data, files=files, timeout=5)
+
+
+def assert_app(response: requests.Response, status: bool, http_status: int = 200) -> dict[str, Any]:
+    """The app envelope of ``response``, after checking its HTTP status, keys and verdict."""
+    assert response.status_code == http_status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == APP_ENVELOPE_KEYS
+    assert body["status"] is status
+    return body
+
+
+def assert_error(response: requests.Response, code: int, message: str | None = None) -> dict[str, Any]:
+    """The error envelope of ``response``, after checking its HTTP status and (if given) message."""
+    assert response.status_code == code, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == ERROR_ENVELOPE_KEYS
+    assert body["code"] == code
+    assert body["stack"].startswith("APIError: ")
+    if message is not None:
+        assert body["message"] == message
+    return body
 
 
 def start_cli() -> subprocess.Popen[str]:

@@ -12,7 +12,7 @@ from airflow_provider_cellcast.emulator.state import JOURNAL_SIZE, REPORT_PATH_K
 
 
 def test_counts_requests_per_path_and_answers_per_status(api: Api, emulator: CellcastEmulator) -> None:
-    ids = emulator.schedule_campaign(contacts=["0400000001", "0400000002", "0400000003"], custom_string="ref-1")
+    ids = emulator.schedule_campaign(contacts=["61400000001", "61400000002", "61400000003"], custom_string="ref-1")
     for message_id in ids:
         assert api.cancel(message_id).json()["status"] is True
     assert api.cancel(ids[0]).json()["status"] is False  # already cancelled: HTTP 200, status false
@@ -64,7 +64,7 @@ def test_rate_limited_count_is_the_429s_of_the_limit_not_injected_ones(api: Api,
 
 
 def test_concurrent_cancels_are_each_counted_once(api: Api, emulator: CellcastEmulator) -> None:
-    ids = emulator.schedule_campaign(contacts=[f"04{n:08d}" for n in range(400)], custom_string="bulk")
+    ids = emulator.schedule_campaign(contacts=[f"614{n:08d}" for n in range(400)], custom_string="bulk")
     sessions = [Api(emulator) for _ in range(8)]
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:

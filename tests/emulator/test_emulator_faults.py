@@ -117,7 +117,7 @@ def test_short_hang_before_ends_in_a_504(api: Api, emulator: CellcastEmulator) -
 def test_hang_after_applying_the_send(api: Api, emulator: CellcastEmulator) -> None:
     emulator.inject_fault("hang", hang_seconds=2, path=SEND, when="after")
     with pytest.raises(requests.exceptions.ReadTimeout):
-        api.post(SEND, {"message": "Hi", "contacts": ["0400000001"], "delay": 60_000}, timeout=0.5)
+        api.post(SEND, {"message": "Hi", "contacts": ["61400000001"], "delay": 60_000}, timeout=0.5)
     [stored] = emulator.messages()
     assert stored["status"] == "scheduled"
 
@@ -125,7 +125,7 @@ def test_hang_after_applying_the_send(api: Api, emulator: CellcastEmulator) -> N
 def test_drop_on_send_loses_the_answer_but_keeps_the_send(api: Api, emulator: CellcastEmulator) -> None:
     emulator.inject_fault("drop", path=SEND)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-        api.send(["0400000001", "0400000002"], delay=60_000)
+        api.send(["61400000001", "61400000002"], delay=60_000)
     stored = emulator.messages()
     assert len(stored) == 2
     assert {m["status"] for m in stored} == {"scheduled"}

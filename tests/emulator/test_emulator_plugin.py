@@ -45,7 +45,7 @@ PLUGIN = "airflow_provider_cellcast.emulator.pytest_plugin"
 USER_TEST = """
 def test_user_cancel(cellcast_connection_env):
     emulator = cellcast_connection_env
-    [message_id] = emulator.schedule_campaign(contacts=["0400000001"], custom_string="user-ref")
+    [message_id] = emulator.schedule_campaign(contacts=["61400000001"], custom_string="user-ref")
     emulator.state.cancel(message_id, "sms")
     assert emulator.message(message_id)["status"] == "canceled"
 """

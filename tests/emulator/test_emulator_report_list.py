@@ -20,7 +20,7 @@ SENT_ON = datetime(2031, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 
 def _numbers(start: int, count: int) -> list[str]:
-    return [f"04{n:08d}" for n in range(start, start + count)]
+    return [f"614{n:08d}" for n in range(start, start + count)]
 
 
 def _page(api: Api, **params: Any) -> dict[str, Any]:
@@ -79,12 +79,16 @@ def test_scheduled_messages_of_a_reference_page_completely(
     total_pages = -(-len(expected) // limit)
     assert len(pages) == total_pages
     for number, data in enumerate(pages, start=1):
-        assert (data["page"], data["limit"], data["total"], data["totalPages"]) == (
+        assert (data["current"], data["limit"], data["total"], data["totalPages"]) == (
             number,
             limit,
             len(expected),
             total_pages,
         )
+        assert "page" not in data
+        assert data["pagingCounter"] == (number - 1) * limit + 1
+        assert data["hasPrevPage"] is (number > 1)
+        assert data["prevPage"] == (number - 1 if number > 1 else None)
         assert data["hasNextPage"] is (number < total_pages)
         assert data["nextPage"] == (number + 1 if number < total_pages else None)
         assert len(data["items"]) == (limit if number < total_pages else len(expected) - limit * (total_pages - 1))
@@ -105,10 +109,10 @@ def test_status_filter_accepts_the_delievered_spelling_with_a_reference(
 
 
 def test_custom_string_matches_exactly(api: Api, emulator: CellcastEmulator) -> None:
-    [exact] = emulator.schedule_campaign(contacts=["0400000001"], custom_string="ref-A")
-    for near in ("ref-AB", "REF-A", "ref-A ", "ref"):
-        emulator.schedule_campaign(contacts=["0400000002"], custom_string=near)
-    emulator.schedule_campaign(contacts=["0400000003"])  # no reference at all
+    [exact] = emulator.schedule_campaign(contacts=["61400000001"], custom_string="ref-A")
+    for near in ("ref-AB", "REF-A", "ref-A-", "ref"):
+        emulator.schedule_campaign(contacts=["61400000002"], custom_string=near)
+    emulator.schedule_campaign(contacts=["61400000003"])  # no reference at all
     assert [item["_id"] for item in _page(api, customString="ref-A")["items"]] == [exact]
     assert _page(api, customString="ref-a")["total"] == 0
     # An empty reference is not "no filter": it never selects every message.
@@ -134,6 +138,8 @@ def test_a_page_past_the_last_is_empty(api: Api, campaign: dict[str, list[str]])
         False,
         None,
     )
+    # As mongoose answers a page past the last: it still points back to the page before it.
+    assert (data["current"], data["pagingCounter"], data["hasPrevPage"], data["prevPage"]) == (4, 301, True, 3)
 
 
 def test_pages_are_stable_newest_first_within_one_send(api: Api, campaign: dict[str, list[str]]) -> None:

@@ -99,13 +99,19 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(EMULATOR_DIR.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EMULATOR_DIR.rglob("*.py")), ids=lambda p: str(p.relative_to(EMULATOR_DIR)))
 def test_no_emulator_module_imports_the_provider_or_airflow(path: Path) -> None:
     # Lazy imports inside functions count too: the package must stay standalone on every path.
     imported = _imported_modules(path)
     provider = {m for m in imported if m.startswith("airflow_provider_cellcast")}
     assert all(m.startswith("airflow_provider_cellcast.emulator") for m in provider), sorted(provider)
     assert not {m for m in imported if m == "airflow" or m.startswith("airflow.")}
+
+
+@pytest.mark.parametrize("path", sorted(EMULATOR_DIR.rglob("*.py")), ids=lambda p: str(p.relative_to(EMULATOR_DIR)))
+def test_no_emulator_module_is_over_500_lines(path: Path) -> None:
+    # Past about 500 lines a module holds more than one concern.
+    assert len(path.read_text().splitlines()) <= 500
 
 
 # ------------------------------------------------------------------------------------------ the rules

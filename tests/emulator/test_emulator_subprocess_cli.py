@@ -12,6 +12,7 @@ import pytest
 import requests
 from emulator_helpers import CLI_TOKEN
 
+from airflow_provider_cellcast.emulator import emulator_process
 from airflow_provider_cellcast.emulator.cli import main
 
 LINE_RE = re.compile(r"^Cellcast emulator listening on (http://127\.0\.0\.1:(\d+))$")
@@ -51,3 +52,37 @@ def test_cli_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert raised.value.code == 0
     assert "CELLCAST_EMULATOR_TOKEN" in capsys.readouterr().out
     assert main(["--rate-limit", "0"]) == 2
+
+
+def test_cli_mode_flags_reach_the_running_emulator() -> None:
+    options = (
+        "--sender", "ACME=Acme Ltd", "--contacts-mode", "lenient", "--custom-string-mode", "strip",
+        "--schedule-at-mode", "all-local", "--account-timezone", "Australia/Perth", "--replies-order", "oldest-first",
+        "--no-list-filter-custom-string", "--custom-string-max-length", "0", "--sms-balance", "9972.2",
+    )  # fmt: skip
+    with emulator_process(None, *options) as client:
+        config = requests.get(f"{client.base_url}/_emulator/config", timeout=5).json()
+        assert {k: config[k] for k in ("contacts_mode", "custom_string_mode", "schedule_at_mode", "replies_order")} == {
+            "contacts_mode": "lenient",
+            "custom_string_mode": "strip",
+            "schedule_at_mode": "all-local",
+            "replies_order": "oldest-first",
+        }
+        assert (config["account_timezone"], config["list_filter_custom_string"]) == ("Australia/Perth", False)
+        assert (config["custom_string_max_length"], config["sms_balance"]) == (None, 9972.2)
+        assert client.senders() == [{"sender": "ACME", "name": "Acme Ltd"}]
+        [message_id] = client.schedule_campaign(
+            contacts=["0400000001"], sender="ACME", custom_string="a/b", schedule_at="2031-01-15T09:00:00Z"
+        )
+        message = client.message(message_id)
+        # Perth is UTC+8 and all-local ignores the Z: 09:00 Perth is 01:00 UTC.
+        assert (message["customString"], message["scheduleAt"]) == ("ab", "2031-01-15T01:00:00.000Z")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--account-timezone", "Mars/Olympus"], ["--sender", "Far too long sender"], ["--custom-string-max-length", "-1"]],
+)
+def test_cli_refuses_bad_settings_with_status_2(options: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--port", "0", *options]) == 2
+    assert capsys.readouterr().err.startswith("cellcast-emulator: ")

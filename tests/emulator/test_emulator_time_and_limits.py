@@ -18,7 +18,7 @@ from airflow_provider_cellcast.emulator.server import CellcastEmulator
 
 # ------------------------------------------------------------------------------------------ time
 def test_scheduled_becomes_sent_then_delivered(api: Api, emulator: CellcastEmulator) -> None:
-    [message_id] = api.send_ids(["0400000001"], delay=600_000)
+    [message_id] = api.send_ids(["61400000001"], delay=600_000)
     report = api.report(message_id).json()["data"]
     assert report["status"] == "scheduled"
     emulator.advance_clock(599)
@@ -35,7 +35,7 @@ def test_scheduled_becomes_sent_then_delivered(api: Api, emulator: CellcastEmula
 
 def test_immediate_send_is_delivered_after_the_delivery_delay(api: Api, emulator: CellcastEmulator) -> None:
     emulator.configure(delivery_delay_seconds=30)
-    [message_id] = api.send_ids(["0400000001"])
+    [message_id] = api.send_ids(["61400000001"])
     emulator.advance_clock(29)
     assert emulator.message(message_id)["status"] == "sent"
     emulator.advance_clock(1)
@@ -63,16 +63,16 @@ def test_clock_control(emulator: CellcastEmulator) -> None:
 
 
 def test_schedule_campaign_helper(emulator: CellcastEmulator) -> None:
-    ids = emulator.schedule_campaign(contacts=["0400000001", "0400000002"], message="Sale", custom_string="c-9")
+    ids = emulator.schedule_campaign(contacts=["61400000001", "61400000002"], message="Sale", custom_string="c-9")
     assert len(ids) == 2
     stored = [emulator.message(i) for i in ids]
     assert {m["status"] for m in stored} == {"scheduled"}
     assert {m["customString"] for m in stored} == {"c-9"}
     at = emulator.now() + timedelta(days=2)
-    [one] = emulator.schedule_campaign(contacts=["0400000003"], schedule_at=at)
+    [one] = emulator.schedule_campaign(contacts=["61400000003"], schedule_at=at)
     assert emulator.message(one)["scheduleAt"].startswith(at.strftime("%Y-%m-%dT%H:%M:%S"))
     with pytest.raises(EmulatorClientError):
-        emulator.schedule_campaign("wrong-token", ["0400000001"], "x")
+        emulator.schedule_campaign("wrong-token", ["61400000001"], "x")
 
 
 def test_seed_refuses_duplicates_and_bad_fields(emulator: CellcastEmulator) -> None:
@@ -125,7 +125,7 @@ def test_latency_setting_does_not_serialise_requests(emulator: CellcastEmulator)
 
 
 def test_config_refuses_bad_settings(emulator: CellcastEmulator) -> None:
-    for bad in ({"latency_ms": -1}, {"rate_limit_per_second": 0}, {"sms_balance": 1.5}):
+    for bad in ({"latency_ms": -1}, {"rate_limit_per_second": 0}, {"sms_balance": -1.5}, {"contacts_mode": "loose"}):
         with pytest.raises(EmulatorClientError):
             emulator.configure(**bad)
     response = requests.post(f"{emulator.url}/_emulator/config", json={"token": "x"}, timeout=5)
@@ -139,7 +139,7 @@ def test_journal_records_requests_without_token_or_full_numbers(
     api: Api, emulator: CellcastEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="airflow_provider_cellcast.emulator")
-    api.send(["+61412345678", "0498765432"], message="Call me on 0411 222 333", delay=60_000)
+    api.send(["+61412345678", "61498765432"], message="Call me on 0411 222 333", delay=60_000)
     requests.get(f"{emulator.url}{VERIFY}", headers={"Authorization": "Bearer wrong-secret-value"}, timeout=5)
     api.post(CANCEL, {"messageId": "675161d8a000000000000000", "type": "sms"})
     journal = emulator.requests_log()
@@ -148,7 +148,7 @@ def test_journal_records_requests_without_token_or_full_numbers(
         ("GET", VERIFY, 401, False),
         ("POST", CANCEL, 200, True),
     ]
-    assert journal[0]["body"]["contacts"] == ["+********678", "*******432"]
+    assert journal[0]["body"]["contacts"] == ["+********678", "********432"]
     assert journal[2]["message_id"] == "675161d8a000000000000000"
     dumped = json.dumps(journal)
     logged = "\n".join(record.getMessage() for record in caplog.records)
@@ -169,7 +169,7 @@ def test_access_log_never_shows_the_token(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_reset_forgets_everything(api: Api, emulator: CellcastEmulator) -> None:
-    api.send_ids(["0400000001"])
+    api.send_ids(["61400000001"])
     emulator.inject_fault("status", status=500, path="/nowhere")
     emulator.configure(latency_ms=5, sms_balance=3)
     emulator.reset()
