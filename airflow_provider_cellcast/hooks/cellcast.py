@@ -147,7 +147,7 @@ class CellcastHook(HttpHook):
         return CellcastSettings.from_extras(extras, self.cellcast_conn_id).override(**self._settings_overrides)
 
     def _base_url_of(self, conn: Any) -> str:
-        from urllib3.util import parse_url
+        from urllib3.util import parse_url  # the parser requests itself uses
 
         host = (conn.host or "").strip() or self.default_host
         if "://" not in host:
@@ -165,8 +165,7 @@ class CellcastHook(HttpHook):
 
     def _token_of(self, conn: Any) -> str:
         token = check_token(conn.password, self._where)
-        # The task SDK masks connection passwords it fetched; this covers every other way in.
-        mask_secret(token)
+        mask_secret(token)  # the task SDK masks passwords it fetched; this covers every other way in
         return token
 
     @property
@@ -203,7 +202,7 @@ class CellcastHook(HttpHook):
 
     @property
     def api_base_url(self) -> str:
-        """The API base URL from the connection, checked for transport security."""
+        """The API base URL from the connection, checked (https, or http to loopback; no credentials)."""
         return self.client.base_url
 
     def close(self) -> None:
