@@ -17,14 +17,19 @@ from typing import Any, Literal
 from airflow_provider_cellcast.exceptions import CellcastInputError
 from airflow_provider_cellcast.texts import first_and_more
 
-#: Statuses Cellcast reports (docs and live data), in canonical spelling.
+#: Statuses Cellcast reports (docs and live data), in canonical spelling. ``dead`` (a final
+#: failure) comes from the webhook page; ``aborted`` and ``unknown`` from the older v3 API;
+#: ``pending`` is a message not yet handed on, like ``queued``.
 KNOWN_STATUSES: frozenset[str] = frozenset(
-    {"scheduled", "queued", "sent", "delivered", "failed", "rejected", "expired", "blocked", "received", "canceled"}
-)
+    {
+        "scheduled", "queued", "pending", "sent", "delivered", "failed", "rejected", "expired", "blocked",
+        "dead", "aborted", "unknown", "received", "canceled",
+    }
+)  # fmt: skip
 #: Cellcast's filter list spells "delievered"; people (and our own hook) write "cancelled".
 STATUS_ALIASES: Mapping[str, str] = {"delievered": "delivered", "cancelled": "canceled"}
 #: Statuses after which a message will not be delivered.
-DEFAULT_FAILURE_STATUSES: frozenset[str] = frozenset({"failed", "rejected", "expired", "blocked"})
+DEFAULT_FAILURE_STATUSES: frozenset[str] = frozenset({"failed", "rejected", "expired", "blocked", "dead", "aborted"})
 #: Pseudo-status for an ID Cellcast does not know on this account.
 NOT_FOUND = "not_found"
 #: The status of a scheduled message that was cancelled (Cellcast's spelling).
@@ -32,26 +37,31 @@ CANCELED = "canceled"
 #: The only status a cancel can still change.
 CANCELABLE = "scheduled"
 
-_OUTCOMES_AFTER_SENDING = frozenset({"sent", "delivered", "failed", "rejected", "expired", "blocked"})
+_FINAL_FAILURES = frozenset({"failed", "rejected", "expired", "blocked", "dead", "aborted"})
+_OUTCOMES_AFTER_SENDING = frozenset({"sent", "delivered"} | _FINAL_FAILURES)
 #: Statuses a message in a given status may still reach (itself included). A status missing here
-#: is unknown: the rules keep waiting on it rather than guess.
+#: (``unknown`` among them) is not understood: the rules keep waiting on it rather than guess.
 _REACHABLE: Mapping[str, frozenset[str]] = {
-    "scheduled": frozenset({"scheduled", "queued", "canceled"} | _OUTCOMES_AFTER_SENDING),
-    "queued": frozenset({"queued"} | _OUTCOMES_AFTER_SENDING),
+    "scheduled": frozenset({"scheduled", "queued", "pending", "canceled"} | _OUTCOMES_AFTER_SENDING),
+    "queued": frozenset({"queued", "pending"} | _OUTCOMES_AFTER_SENDING),
+    "pending": frozenset({"queued", "pending"} | _OUTCOMES_AFTER_SENDING),
     "sent": _OUTCOMES_AFTER_SENDING,
     "delivered": frozenset({"delivered"}),
     "failed": frozenset({"failed"}),
     "rejected": frozenset({"rejected"}),
     "expired": frozenset({"expired"}),
     "blocked": frozenset({"blocked"}),
+    "dead": frozenset({"dead"}),
+    "aborted": frozenset({"aborted"}),
     "received": frozenset({"received"}),
     "canceled": frozenset({"canceled"}),
 }
 #: A later stage of the delivery path satisfies a target of an earlier stage: a message found
 #: ``delivered`` certainly was ``sent``, so a sensor waiting for ``sent`` must not fail on it.
 _ALSO_SATISFIES: Mapping[str, frozenset[str]] = {
-    "sent": frozenset({"queued"}),
-    "delivered": frozenset({"queued", "sent"}),
+    "queued": frozenset({"pending"}),
+    "sent": frozenset({"queued", "pending"}),
+    "delivered": frozenset({"queued", "pending", "sent"}),
 }
 
 Verdict = Literal["done", "failed", "waiting"]

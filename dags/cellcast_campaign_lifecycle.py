@@ -3,7 +3,7 @@
 1. ``schedule_campaign`` schedules an SMS to the ``contacts`` an hour ahead and returns the
    message IDs (one per accepted contact); the full result, numbers masked, is in the XCom
    ``send_result``. Every message carries the campaign's **reference** (Cellcast's
-   ``customString``), ``airflow/cellcast_campaign_lifecycle/schedule_campaign/<run_id>``: the task
+   ``customString``), ``af-cellcast-campaign-li-schedule-campaign-<hash>``: the task
    log shows it ("Campaign reference (Cellcast customString): ..."), ``send_result["reference"]``
    holds it, and Cellcast's reports list it. Paste it into the ``cellcast_cancel_campaign`` trigger
    form to cancel the campaign by hand.

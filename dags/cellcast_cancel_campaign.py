@@ -13,7 +13,7 @@ and the message type. The task checks again that exactly one of the two is given
 triggered from the command line or the REST API gets the same answer::
 
     airflow dags trigger cellcast_cancel_campaign -c '{"message_id": "675161d8a000000000000000"}'
-    airflow dags trigger cellcast_cancel_campaign -c '{"custom_string": "airflow/my_dag/send/manual__2026-12-01"}'
+    airflow dags trigger cellcast_cancel_campaign -c '{"custom_string": "af-my-dag-send-3f9c2a7b1e4d6c80"}'
 
 The outcome of every ID is in the task's XCom ``results``. A reference that matches no scheduled
 message fails the task (nothing to cancel usually means a typo or the wrong message type).
@@ -24,12 +24,14 @@ from __future__ import annotations
 from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_cellcast.operators.cancel_campaign import CellcastCancelCampaignOperator
-from airflow_provider_cellcast.validation import MESSAGE_TYPES
+from airflow_provider_cellcast.validation import MAX_REFERENCE_LENGTH, MESSAGE_TYPES
 
 _ID = "[0-9a-fA-F]{24}"
 _SEPARATOR = r"[\s,;]"
 #: Empty, or 24-hex IDs separated by line breaks, commas, semicolons or spaces (the task reads the same).
 MESSAGE_IDS_FORM_PATTERN = rf"^{_SEPARATOR}*(?:{_ID}(?:{_SEPARATOR}+{_ID})*{_SEPARATOR}*)?$"
+#: Empty, or a reference as Cellcast keeps it: letters, digits and dashes (spaces around forgiven).
+REFERENCE_FORM_PATTERN = rf"^\s*[A-Za-z0-9-]{{0,{MAX_REFERENCE_LENGTH}}}\s*$"
 
 with DAG(
     dag_id="cellcast_cancel_campaign",
@@ -42,10 +44,11 @@ with DAG(
         "custom_string": Param(
             None,
             type=["null", "string"],
+            pattern=REFERENCE_FORM_PATTERN,
             title="Campaign reference",
             description="Cancel every still-scheduled message sent with this reference (Cellcast's "
-            "customString). The send task logs it: 'Campaign reference (Cellcast customString): ...'. "
-            "Leave empty when you give IDs below.",
+            "customString: letters, digits and dashes, e.g. af-my-dag-send-3f9c2a7b1e4d6c80). The send task "
+            "logs it: 'Campaign reference (Cellcast customString): ...'. Leave empty when you give IDs below.",
         ),
         "message_id": Param(
             None,

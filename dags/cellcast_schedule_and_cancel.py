@@ -7,7 +7,7 @@ The cancel operator receives that list through XCom and cancels every message in
 ``results`` XCom shows the outcome of each ID.
 
 The send tags every message with a reference unique to the task instance (Cellcast's
-``customString``, ``airflow/cellcast_schedule_and_cancel/schedule_campaign/<run_id>``) and logs it:
+``customString``, ``af-cellcast-schedule-an-schedule-campaign-<hash>``) and logs it:
 "Campaign reference (Cellcast customString): ...". Cancelling by that reference instead of by IDs
 is ``CellcastCancelCampaignOperator(custom_string=...)``, or the ``cellcast_cancel_campaign`` form.
 """

@@ -130,3 +130,47 @@ with DAG(
         retries=1,
         retry_delay=timedelta(0),
     )
+
+
+with DAG(
+    dag_id="cellcast_test_live_send",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"contacts": ["+61400000001"], "custom_string": ""},
+):
+    # A scheduled marketing send the way the live service wants it: normalised contacts, a clean
+    # reference (the task instance's unless one is given), STOP replies unsubscribe, retries that
+    # adopt what a lost answer queued, and the schedule Cellcast understood read back. A day
+    # ahead: read 10-11 hours early (UTC as Sydney time), it is still in the future to cancel.
+    CellcastSendSmsOperator(
+        task_id="send",
+        message="Spring sale: 20% off this weekend",
+        contacts="{{ params.contacts }}",
+        custom_string="{{ params.custom_string }}",
+        schedule_at=timedelta(hours=24),
+        reply_stop_to_opt_out=True,
+        retries=2,
+        retry_delay=timedelta(0),
+    )
+
+
+with DAG(
+    dag_id="cellcast_test_watch_ids",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"message_ids": ["675161d8a000000000000000"], "target": "scheduled"},
+):
+    # Poke mode with Airflow retries, so that a test can tell "failed at once" (one try) apart.
+    CellcastMessageStatusSensor(
+        task_id="watch",
+        message_id="{{ params.message_ids }}",
+        target_status="delivered",
+        mode="poke",
+        poll_interval=0.2,
+        timeout=60,
+        retries=1,
+        retry_delay=timedelta(0),
+        hook_params={"backoff_seconds": 0.05},
+    )

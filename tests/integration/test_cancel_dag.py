@@ -29,7 +29,7 @@ def cancel_requests(emulator) -> list[dict]:
 
 
 def test_cancel_by_id_from_dag_run_conf(example_dag, emulator):
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"])
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"])
     result = run_dag(example_dag, {"message_id": f" {message_id.upper()} ", "message_type": "sms"})
     assert result.state == "success"
     returned = result.xcom[("cancel_campaign", "return_value")]
@@ -52,7 +52,7 @@ def test_cancel_ids_from_upstream_xcom(airflow_db, emulator):
 
 
 def test_rerun_is_already_cancelled_and_succeeds(example_dag, emulator):
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"])
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"])
     assert run_dag(example_dag, {"message_id": message_id}).state == "success"
     again = run_dag(example_dag, {"message_id": message_id})
     assert again.state == "success"
@@ -77,7 +77,7 @@ def test_wrong_token_fails_without_showing_any_token(example_dag, emulator, monk
         "AIRFLOW_CONN_CELLCAST_DEFAULT",
         json.dumps({"conn_type": "cellcast", "host": emulator.url, "password": wrong}),
     )
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"])
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"])
     result = run_dag(example_dag, {"message_id": message_id})
     assert result.state == "failed"
     [entry] = result.xcom[("cancel_campaign", "results")]
@@ -111,7 +111,7 @@ def test_bad_input_fails_before_any_request_and_without_retry(test_dag, emulator
 
 
 def test_sent_message_fails_without_airflow_retry(test_dag, emulator):
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"], delay_ms=0)
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"], delay_ms=0)
     result = run_dag(test_dag, {"message_id": message_id, "message_type": "sms"})
     assert result.state == "failed" and result.try_numbers["cancel_campaign"] == 1
     [entry] = result.xcom[("cancel_campaign", "results")]
@@ -119,7 +119,7 @@ def test_sent_message_fails_without_airflow_retry(test_dag, emulator):
 
 
 def test_bulk_with_unknown_id_cancels_all_others_and_reports_every_id(test_dag, emulator):
-    ids = emulator.client.schedule_campaign(contacts=[f"04000000{i:02d}" for i in range(12)])
+    ids = emulator.client.schedule_campaign(contacts=[f"614000000{i:02d}" for i in range(12)])
     unknown = "675161d8a000000000000000"
     batch = [*ids[:6], unknown, *ids[6:], ids[0]]
     result = run_dag(test_dag, {"message_id": batch, "message_type": "sms"})
@@ -141,7 +141,7 @@ def test_bulk_with_unknown_id_cancels_all_others_and_reports_every_id(test_dag, 
 
 
 def test_dynamic_task_mapping_one_task_per_id(airflow_db, emulator):
-    ids = emulator.client.schedule_campaign(contacts=["0400000001", "0400000002", "0400000003"])
+    ids = emulator.client.schedule_campaign(contacts=["61400000001", "61400000002", "61400000003"])
     dag = load_dag("cellcast_test_cancel_mapped", REPO / "tests" / "dags")
     result = run_dag(dag, {"message_ids": ids})
     assert result.state == "success"

@@ -179,7 +179,7 @@ def connect(monkeypatch, emulator, host: str | None = None) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_fault(case: Case, test_dag, emulator, monkeypatch, capfd):
     connect(monkeypatch, emulator)
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"])
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"])
     fault = dict(case.fault)
     if fault.get("retry_after") == "DATE":
         fault["retry_after"] = http_date(1)

@@ -135,9 +135,10 @@ def test_lifecycle_dag_schedules_checks_cancels_and_confirms(
         stored = emulator_env.message(message_id)
         assert stored["status"] == "canceled"
         assert stored["message"] == CAMPAIGN_TEXT
-    # One status lookup per message by the poke sensor, and one per message by the trigger.
+    # One report read back by the send (the scheduleAt Cellcast understood), one status lookup
+    # per message by the poke sensor, and one per message by the trigger.
     lookups = [entry for entry in emulator_env.requests_log() if entry["path"].startswith(REPORT_PREFIX)]
-    assert len(lookups) == 3 + 3
+    assert len(lookups) == 1 + 3 + 3
 
 
 def test_a_send_whose_answer_is_lost_is_not_sent_twice(
@@ -173,7 +174,7 @@ def test_a_send_whose_answer_is_lost_is_not_sent_twice(
     assert "CellcastSendRecoverableError" in log
     assert "CellcastSendConnectionLostError" not in log
     assert "the messages may have been queued" in log
-    assert "looks up reference 'airflow/cellcast_campaign_lifecycle/schedule_campaign/" in log
+    assert "looks up reference 'af-cellcast-campaign-li-schedule-campaign-" in log
 
     # The DAG's on_failure_callback alerted by SMS (a separate, immediate send).
     journal = emulator_env.requests_log()

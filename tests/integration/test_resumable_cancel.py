@@ -45,7 +45,7 @@ def cellcast_requests(client) -> int:
 def test_a_killed_bulk_cancel_resumes_where_it_stopped(airflow_db, emulator, tmp_path):
     client = emulator.client
     client.configure(latency_ms=10)
-    message_ids = client.schedule_campaign(contacts=[f"04{index:08d}" for index in range(IDS)])
+    message_ids = client.schedule_campaign(contacts=[f"614{index:08d}" for index in range(IDS)])
     client.clear_stats()
 
     first = subprocess.Popen(

@@ -31,7 +31,7 @@ def advance_clock_after_first_answer(emulator, message_id: str, done: threading.
 
 def test_sensor_in_reschedule_mode_gives_its_slot_back_then_succeeds(airflow_db, emulator):
     emulator.client.configure(delivery_delay_seconds=24 * 3600)  # once sent, it stays "sent"
-    [message_id] = emulator.client.schedule_campaign(contacts=["0400000001"])
+    [message_id] = emulator.client.schedule_campaign(contacts=["61400000001"])
     dag = load_dag("cellcast_test_sensor_reschedule", REPO / "tests" / "dags")
     done = threading.Event()
     mover = threading.Thread(target=advance_clock_after_first_answer, args=(emulator, message_id, done))

@@ -234,7 +234,7 @@ def test_hook_paces_through_redis_and_keeps_the_token_out_of_it(redis_url, cellc
             }
         ),
     )
-    [message_id] = cellcast_emulator.schedule_campaign(contacts=["0400000001"])
+    [message_id] = cellcast_emulator.schedule_campaign(contacts=["61400000001"])
     hook = CellcastHook()
     assert hook.cancel_scheduled_message(message_id, "sms")["outcome"] == "cancelled"
     client = redis.Redis.from_url(redis_url)
@@ -259,7 +259,7 @@ def test_hook_sends_nothing_when_redis_is_unreachable(cellcast_emulator, monkeyp
             }
         ),
     )
-    ids = cellcast_emulator.schedule_campaign(contacts=["0400000001", "0400000002", "0400000003"])
+    ids = cellcast_emulator.schedule_campaign(contacts=["61400000001", "61400000002", "61400000003"])
     cellcast_emulator.clear_requests_log()
     outcomes = CellcastHook().cancel_scheduled_messages(ids, "sms")
     assert [outcome.result["outcome"] for outcome in outcomes] == ["failed"] * 3

@@ -44,6 +44,13 @@ A, B, C = "675161d8a000000000000001", "675161d8a000000000000002", "675161d8a0000
         ({"canceled"}, "delivered", "failed"),
         ({"failed"}, "failed", "done"),  # a target wins over a failure status
         ({"delivered", "canceled"}, "canceled", "done"),
+        ({"delivered"}, "dead", "failed"),  # the webhook page's final failure
+        ({"delivered"}, "aborted", "failed"),  # the v3 API's
+        ({"delivered"}, "unknown", "waiting"),  # the v3 API's "unknown": not understood, so wait
+        ({"delivered"}, "pending", "waiting"),
+        ({"pending"}, "queued", "done"),  # a later stage satisfies an earlier one
+        ({"sent"}, "pending", "waiting"),
+        ({"canceled"}, "pending", "failed"),  # past scheduling: cannot be cancelled any more
     ],
 )
 def test_verdicts(targets: set[str], status: str, verdict: str) -> None:
@@ -94,10 +101,10 @@ def test_unknown_status_error_lists_the_known_ones() -> None:
 
 def test_vocabulary_constants() -> None:
     assert {CANCELED, CANCELABLE} <= KNOWN_STATUSES and NOT_FOUND not in KNOWN_STATUSES
-    assert DEFAULT_FAILURE_STATUSES == {"failed", "rejected", "expired", "blocked"}
+    assert DEFAULT_FAILURE_STATUSES == {"failed", "rejected", "expired", "blocked", "dead", "aborted"}
     assert StatusRules.build("sent", None).to_dict() == {
         "target_statuses": ["sent"],
-        "failure_statuses": ["blocked", "expired", "failed", "rejected"],
+        "failure_statuses": ["aborted", "blocked", "dead", "expired", "failed", "rejected"],
     }
 
 
