@@ -286,6 +286,20 @@ class RequestsTransport:
         self.session.close()
 
 
+def as_requests_response(answer: HttpResponse, prepared: requests.PreparedRequest) -> requests.Response:
+    """An answer as the ``requests.Response`` the HttpHook surface (``run()``) returns."""
+    from http import HTTPStatus
+
+    from requests.structures import CaseInsensitiveDict
+
+    response = requests.Response()
+    response.status_code, response._content = answer.status, answer.body
+    response.url, response.request, response.headers = prepared.url or "", prepared, CaseInsensitiveDict(answer.headers)
+    response.reason = next((status.phrase for status in HTTPStatus if status.value == answer.status), "")
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    return response
+
+
 # -- carrying out plans -----------------------------------------------------------------------------
 
 

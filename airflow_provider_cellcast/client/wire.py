@@ -164,6 +164,28 @@ def check_base_url(url: str, *, allow_insecure_http: bool, where: str) -> tuple[
     return f"{parts.scheme}://{parts.host}{port}{(parts.path or '').rstrip('/')}", insecure
 
 
+def base_url_from_fields(host: str | None, schema: str | None, port: int | None, *, default: str, where: str) -> str:
+    """The API base URL an Airflow connection's host, schema and port fields name (checked later).
+
+    A host with ``://`` is a URL; otherwise ``schema`` (default ``https``) is put in front. The
+    port field fills in a URL without a port; two different ports are refused.
+    """
+    from urllib3.util import parse_url  # the parser requests itself uses
+
+    text = (host or "").strip() or default
+    if "://" not in text:
+        text = f"{schema or 'https'}://{text}"
+    if port and "@" not in text:  # credentials are refused by check_base_url, never parsed here
+        parts = parse_url(text)
+        if parts.port is None:
+            text = parts._replace(port=port).url
+        elif parts.port != port:
+            raise CellcastConfigurationError(
+                f"{where} names two ports, {parts.port} in its API base URL and {port} in its port field: keep one"
+            )
+    return text
+
+
 def check_token(token: str | None, where: str) -> str:
     """The API token, stripped; refused (without showing it) when it cannot travel in a header."""
     token = (token or "").strip()

@@ -6,12 +6,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
-from requests.structures import CaseInsensitiveDict
 
 from airflow_provider_cellcast import DEFAULT_BASE_URL
 from airflow_provider_cellcast._compat import get_async_connection, get_async_extra_dejson, mask_secret
@@ -24,7 +22,8 @@ from airflow_provider_cellcast.client.results import (  # re-exported: public na
     Outcome,
     SendResult,
 )
-from airflow_provider_cellcast.client.wire import USER_AGENT, HttpRequest, check_token
+from airflow_provider_cellcast.client.transport import as_requests_response
+from airflow_provider_cellcast.client.wire import USER_AGENT, HttpRequest, base_url_from_fields, check_token
 from airflow_provider_cellcast.envelope import Envelope, parse_response
 from airflow_provider_cellcast.exceptions import CellcastConfigurationError, CellcastError
 from airflow_provider_cellcast.settings import CellcastSettings
@@ -147,21 +146,7 @@ class CellcastHook(HttpHook):
         return CellcastSettings.from_extras(extras, self.cellcast_conn_id).override(**self._settings_overrides)
 
     def _base_url_of(self, conn: Any) -> str:
-        from urllib3.util import parse_url  # the parser requests itself uses
-
-        host = (conn.host or "").strip() or self.default_host
-        if "://" not in host:
-            host = f"{conn.schema or 'https'}://{host}"
-        if conn.port and "@" not in host:
-            parts = parse_url(host)
-            if parts.port is None:
-                host = parts._replace(port=conn.port).url
-            elif parts.port != conn.port:
-                raise CellcastConfigurationError(
-                    f"{self._where} names two ports, {parts.port} in its API base URL and {conn.port} in its "
-                    "port field: keep one"
-                )
-        return host
+        return base_url_from_fields(conn.host, conn.schema, conn.port, default=self.default_host, where=self._where)
 
     def _token_of(self, conn: Any) -> str:
         token = check_token(conn.password, self._where)
@@ -276,11 +261,7 @@ class CellcastHook(HttpHook):
         timeout = options.get("timeout")
         deadline = sum(timeout) if isinstance(timeout, tuple) else timeout
         answer = self.client.transmit(request, what=what, deadline=float(deadline) if deadline else None)
-        response = requests.Response()
-        response.status_code, response._content = answer.status, answer.body
-        response.url, response.request, response.headers = url, prepped_request, CaseInsensitiveDict(answer.headers)
-        response.reason = next((s.phrase for s in HTTPStatus if s.value == answer.status), "")
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response = as_requests_response(answer, prepped_request)
         if options.get("check_response", True):
             self.check_response(response)
         return response

@@ -35,6 +35,7 @@ RANKS: dict[str, int] = {
     "texts": 2,
     "ratelimit": 2,
     "progress": 2,
+    "contacts": 2,
     "shared_ratelimit": 2,
     "client": 3,
     "hooks": 4,
