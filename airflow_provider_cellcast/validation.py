@@ -29,6 +29,7 @@ MESSAGE_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
 MESSAGE_TYPES: tuple[str, ...] = ("sms", "mms")
 
 _MESSAGE_ID_RE = re.compile(MESSAGE_ID_PATTERN)
+_CANONICAL_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 
 
 def _shorten(value: Any, limit: int = 60) -> str:
@@ -53,7 +54,8 @@ def validate_message_id(value: Any, field: str = "message_id") -> str:
             f"{field} {_shorten(value)} is not a Cellcast message ID: expected 24 hexadecimal "
             f"characters, such as '675161d8a000000000000000'",
         )
-    return candidate.lower()
+    # The caller's string itself when already canonical: 100,000 IDs are not copied.
+    return candidate if _CANONICAL_ID_RE.match(candidate) else candidate.lower()
 
 
 def validate_message_type(value: Any, field: str = "message_type") -> str:

@@ -23,13 +23,14 @@ notifications.
 from __future__ import annotations
 
 from airflow_provider_cellcast.client.clients import AsyncCellcastClient, CellcastClient
-from airflow_provider_cellcast.client.results import CancelAttempt, CancelResult, Outcome, SendResult
+from airflow_provider_cellcast.client.results import CancelAttempt, CancelOutcomes, CancelResult, Outcome, SendResult
 from airflow_provider_cellcast.client.wire import ApiRequest
 
 __all__ = [
     "ApiRequest",
     "AsyncCellcastClient",
     "CancelAttempt",
+    "CancelOutcomes",
     "CancelResult",
     "CellcastClient",
     "Outcome",

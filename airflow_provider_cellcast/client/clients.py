@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_cellcast import DEFAULT_BASE_URL
 from airflow_provider_cellcast.client import account, cancel, reports, send
 from airflow_provider_cellcast.client.plan import CallContext, Pace, Plan, Transmit, call
-from airflow_provider_cellcast.client.results import CancelAttempt, CancelResult, SendResult
+from airflow_provider_cellcast.client.results import CancelOutcomes, CancelResult, SendResult
 from airflow_provider_cellcast.client.transport import RequestsTransport, SyncRunner, Transport
 from airflow_provider_cellcast.client.wire import ApiRequest, HttpRequest, HttpResponse, check_base_url, check_token
 from airflow_provider_cellcast.envelope import Envelope
@@ -157,9 +157,17 @@ class CellcastClient:
         return self.run(reports.find_sent_by_reference(self.context, custom_string))
 
     def check_statuses(
-        self, message_ids: Iterable[str], rules: StatusRules, known: dict[str, str] | None = None
+        self,
+        message_ids: Iterable[str],
+        rules: StatusRules,
+        known: dict[str, str] | None = None,
+        *,
+        reference: str | None = None,
+        from_date: date | None = None,
     ) -> StatusCheck:
-        return self.run(reports.check_statuses(self.context, message_ids, rules, known))
+        return self.run(
+            reports.check_statuses(self.context, message_ids, rules, known, reference=reference, from_date=from_date)
+        )
 
     def cancel_scheduled_message(self, message_id: str, message_type: str = "sms") -> CancelResult:
         return self.run(cancel.cancel_one(self.context, message_id, message_type))
@@ -170,8 +178,8 @@ class CellcastClient:
         message_type: str = "sms",
         *,
         progress_store: ProgressStore | None = None,
-        progress_every: float = 5.0,
-    ) -> list[CancelAttempt]:
+        progress_every: float = 30.0,
+    ) -> CancelOutcomes:
         return self.run(
             cancel.cancel_many(
                 self.context, message_ids, message_type, progress_store=progress_store, progress_every=progress_every
@@ -330,9 +338,17 @@ class AsyncCellcastClient:
         )
 
     async def check_statuses(
-        self, message_ids: Iterable[str], rules: StatusRules, known: dict[str, str] | None = None
+        self,
+        message_ids: Iterable[str],
+        rules: StatusRules,
+        known: dict[str, str] | None = None,
+        *,
+        reference: str | None = None,
+        from_date: date | None = None,
     ) -> StatusCheck:
-        return await self.run(reports.check_statuses(self.context, message_ids, rules, known))
+        return await self.run(
+            reports.check_statuses(self.context, message_ids, rules, known, reference=reference, from_date=from_date)
+        )
 
     async def send_sms(self, message: str, contacts: Sequence[str] | str, *, sender: str | None = None) -> SendResult:
         """Send an SMS now (what ``async_notify`` needs); the sync client has every option."""

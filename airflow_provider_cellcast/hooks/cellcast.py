@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -18,6 +18,7 @@ from airflow_provider_cellcast.client.reports import LIST_PAGE_SIZE
 from airflow_provider_cellcast.client.results import (  # re-exported: public names of the hook module
     SETTLED_EARLIER,
     CancelAttempt,
+    CancelOutcomes,
     CancelResult,
     Outcome,
     SendResult,
@@ -33,7 +34,15 @@ if TYPE_CHECKING:
     from airflow_provider_cellcast.progress import ProgressStore
     from airflow_provider_cellcast.statuses import StatusCheck, StatusRules
 
-__all__ = ["SETTLED_EARLIER", "CancelAttempt", "CancelResult", "CellcastHook", "Outcome", "SendResult"]
+__all__ = [
+    "SETTLED_EARLIER",
+    "CancelAttempt",
+    "CancelOutcomes",
+    "CancelResult",
+    "CellcastHook",
+    "Outcome",
+    "SendResult",
+]
 
 
 class CellcastHook(HttpHook):
@@ -324,10 +333,16 @@ class CellcastHook(HttpHook):
         return self.client.find_sent_by_reference(custom_string)
 
     def check_statuses(
-        self, message_ids: Iterable[str], rules: StatusRules, known: dict[str, str] | None = None
+        self,
+        message_ids: Iterable[str],
+        rules: StatusRules,
+        known: dict[str, str] | None = None,
+        *,
+        reference: str | None = None,
+        from_date: date | None = None,
     ) -> StatusCheck:
         """One polling round over every ID not already done, classified with ``rules``."""
-        return self.client.check_statuses(message_ids, rules, known)
+        return self.client.check_statuses(message_ids, rules, known, reference=reference, from_date=from_date)
 
     def cancel_scheduled_message(self, message_id: str, message_type: str = "sms") -> CancelResult:
         """Cancel one scheduled SMS or MMS; safe to repeat (see :mod:`airflow_provider_cellcast.client.cancel`)."""
@@ -339,8 +354,8 @@ class CellcastHook(HttpHook):
         message_type: str = "sms",
         *,
         progress_store: ProgressStore | None = None,
-        progress_every: float = 5.0,
-    ) -> list[CancelAttempt]:
+        progress_every: float = 30.0,
+    ) -> CancelOutcomes:
         """Cancel many messages concurrently at the account's pace, optionally resuming a failed try."""
         return self.client.cancel_scheduled_messages(
             message_ids, message_type, progress_store=progress_store, progress_every=progress_every

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_cellcast.hooks.cellcast import CancelAttempt, CancelResult, CellcastHook
 
-#: Failed IDs named in a batch failure text; the full list is in the ``results`` XCom.
-_FAILED_IDS_SHOWN = 10
+#: Failed IDs named per reason in a batch failure text; the log names every one, ``results`` too.
+_FAILED_IDS_SHOWN = 50
 
 
 class CellcastCancelCampaignOperator(BaseOperator):
@@ -35,10 +35,17 @@ class CellcastCancelCampaignOperator(BaseOperator):
     task instance's state store on Airflow 3.3+, in a Variable named after the task instance
     before), and the next try cancels only the rest; its ``results`` still list every ID.
 
-    The outcome of every ID is pushed to XCom under the key ``results`` (a list of
+    The outcome of every ID is pushed once, to XCom under the key ``results`` (a list of
     ``{message_id, type, outcome, message, error, status_code}``), whether the task succeeds or
-    fails. The return value (XCom ``return_value``) is that one dict for a single ID, the list for
-    a list. If any ID failed, the task fails after all IDs were attempted, naming the failed ones.
+    fails. The return value (XCom ``return_value``) is that one dict for a single ID given as
+    such; for a list or a reference it is a small summary: ``{total, message_type, outcomes:
+    {cancelled, already_cancelled, failed}, reference, failed: [first 100 {message_id, error,
+    status_code}], failed_not_shown, results}``, so that a campaign of 100,000 IDs does not put its
+    results into the metadata database twice. For campaigns that large, configure Airflow's
+    object-storage XCom backend (``apache-airflow-providers-common-io``) so that ``results`` lands
+    in object storage. If any ID failed, the task fails after all IDs were attempted; the log
+    and the error name every failed ID, grouped by reason (the log at INFO holds progress lines and
+    a summary; per-ID lines are at DEBUG).
 
     .. code-block:: python
 
@@ -66,13 +73,13 @@ class CellcastCancelCampaignOperator(BaseOperator):
     :param allow_nothing_to_cancel: with ``custom_string``, succeed (returning ``[]``) when no
         scheduled message carries the reference.
     :param message_type: ``"sms"`` or ``"mms"``, any case (templated).
-    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast`` (templated).
     :param hook_params: overrides of the connection's client settings for this task, e.g.
         ``{"requests_per_second": 40, "max_concurrency": 16, "max_attempts": 3, "timeout": 10}``
         (see :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
     """
 
-    template_fields: Sequence[str] = ("message_id", "custom_string", "message_type")
+    template_fields: Sequence[str] = ("message_id", "custom_string", "message_type", "cellcast_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
     ui_color = "#FFE3C2"
     ui_fgcolor = "#3D2200"
@@ -111,7 +118,8 @@ class CellcastCancelCampaignOperator(BaseOperator):
 
         return CellcastHook(self.cellcast_conn_id, **self.hook_params)
 
-    def execute(self, context: Context) -> CancelResult | list[CancelResult]:
+    def execute(self, context: Context) -> CancelResult | dict[str, Any]:
+        from airflow_provider_cellcast.client.results import CancelOutcomes, summary_of
         from airflow_provider_cellcast.validation import validate_message_type
 
         message_type = validate_message_type(self.message_type, "message_type")
@@ -119,7 +127,7 @@ class CellcastCancelCampaignOperator(BaseOperator):
             message_ids, single = self._message_ids(message_type)
             if not message_ids:
                 context["ti"].xcom_push(key="results", value=[])
-                return []
+                return summary_of(CancelOutcomes([], message_type), reference=self._reference)
             self.log.info(
                 "Cancelling %d scheduled %s message(s) through connection %r",
                 len(message_ids),
@@ -134,26 +142,30 @@ class CellcastCancelCampaignOperator(BaseOperator):
             )
         finally:
             self.hook.close()
-        results = [outcome.result for outcome in outcomes]
-        context["ti"].xcom_push(key="results", value=results)
-        for result in results:
-            if result["outcome"] == "failed":
-                self.log.error("%s: failed: %s", result["message_id"], result["error"])
-            else:
-                self.log.info(
-                    "%s: %s (Cellcast: %s)", result["message_id"], result["outcome"], result["message"] or "-"
-                )
-        failures = [outcome for outcome in outcomes if outcome.error is not None]
+        context["ti"].xcom_push(key="results", value=list(outcomes.results()))
+        counts = outcomes.counts()
+        self.log.info(
+            "Cellcast cancel of %d %s message(s): %d cancelled, %d already cancelled, %d failed",
+            len(outcomes),
+            message_type,
+            counts["cancelled"],
+            counts["already_cancelled"],
+            counts["failed"],
+        )
+        failures = outcomes.failures()
         if failures:
-            raise _batch_failure(failures, results, single=single)
-        self.log.info("All %d message(s) are cancelled", len(results))
-        return results[0] if single else results
+            _log_failures(self.log, failures)
+            raise _batch_failure(failures, len(outcomes), single=single)
+        if single:
+            return outcomes[0].result
+        return summary_of(outcomes, reference=self._reference)
 
     def _message_ids(self, message_type: str) -> tuple[list[str], bool]:
         """The rendered IDs, or those the reference names; and whether one ID was given as such."""
         from airflow_provider_cellcast.exceptions import CellcastInputError, CellcastReferenceNotFoundError
         from airflow_provider_cellcast.validation import validate_message_ids, validate_reference
 
+        self._reference: str | None = None
         # A trigger form may render both templates, one of them empty: what counts is what is set.
         by_id = _is_set(self.message_id)
         by_reference = _is_set(self.custom_string)
@@ -168,6 +180,7 @@ class CellcastCancelCampaignOperator(BaseOperator):
             message_ids = validate_message_ids(self.message_id, "message_id")
             return message_ids, len(message_ids) == 1 and isinstance(self.message_id, str)
         reference = validate_reference(self.custom_string, "custom_string")
+        self._reference = reference
         message_ids = self.hook.message_ids_by_reference(reference, status="scheduled", message_type=message_type)
         self.log.info("Found %d scheduled %s message(s) with reference %r", len(message_ids), message_type, reference)
         if not message_ids and not self.allow_nothing_to_cancel:
@@ -184,22 +197,49 @@ def _is_set(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip()) and value not in ([], ())
 
 
-def _batch_failure(failures: list[CancelAttempt], results: list[CancelResult], *, single: bool) -> Exception:
+def _by_reason(failures: list[CancelAttempt]) -> dict[str, list[str]]:
+    """Failed IDs grouped by why they failed (error class and Cellcast's message), in input order."""
+    groups: dict[str, list[str]] = {}
+    for attempt in failures:
+        error = attempt.error
+        reason = (
+            f"{type(error).__name__}: {error.api_message}"
+            if error is not None and error.api_message
+            else (type(error).__name__ if error is not None else "failed")
+        )
+        groups.setdefault(reason, []).append(attempt.message_id)
+    return groups
+
+
+def _log_failures(log: Any, failures: list[CancelAttempt]) -> None:
+    """Every failed ID, in lines of at most 100 IDs per reason (never one line per ID)."""
+    from airflow_provider_cellcast.client.tally import grouped
+
+    for reason, ids in _by_reason(failures).items():
+        example = next(attempt.result["error"] for attempt in failures if attempt.message_id == ids[0])
+        log.error("%d message(s) failed (%s); the first: %s", len(ids), reason, example)
+        for first, last, batch in grouped(ids):
+            log.error("Failed (%s), %d-%d of %d: %s", reason, first, last, len(ids), ", ".join(batch))
+
+
+def _batch_failure(failures: list[CancelAttempt], total: int, *, single: bool) -> Exception:
     """The exception that fails the task: the typed error itself for one ID, a summary for a batch."""
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     from airflow_provider_cellcast.exceptions import CellcastBatchError, CellcastPermanentBatchError
     from airflow_provider_cellcast.texts import first_and_more
 
-    errors = [outcome.error for outcome in failures if outcome.error is not None]
-    if single or len(results) == 1:
+    errors = [attempt.error for attempt in failures if attempt.error is not None]
+    if single or total == 1:
         return errors[0]
-    shown = first_and_more([outcome.message_id for outcome in failures], _FAILED_IDS_SHOWN)
+    named = "; ".join(
+        f"{len(ids)} {reason}: {first_and_more(ids, _FAILED_IDS_SHOWN)}" for reason, ids in _by_reason(failures).items()
+    )
     text = (
-        f"{len(failures)} of {len(results)} message IDs could not be cancelled: {shown}. "
-        f"First error: {errors[0]}. Every ID's outcome is in the XCom 'results'."
+        f"{len(failures)} of {total} message IDs could not be cancelled ({named}). First error: {errors[0]}. "
+        "The task log names every failed ID; every ID's outcome is in the XCom 'results'."
     )
     # Retrying the task helps only if some failure may be temporary.
     permanent = all(isinstance(error, AirflowFailException) for error in errors)
     error_class = CellcastPermanentBatchError if permanent else CellcastBatchError
-    return error_class(text, results=[dict(result) for result in results])
+    return error_class(text, results=[dict(attempt.result) for attempt in failures])

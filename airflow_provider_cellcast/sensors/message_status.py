@@ -26,6 +26,16 @@ if TYPE_CHECKING:
     from airflow_provider_cellcast.hooks.cellcast import CellcastHook
 
 
+def default_deferrable() -> bool:
+    """Airflow's ``[operators] default_deferrable``, as the official providers read it."""
+    try:
+        from airflow.providers.common.compat.sdk import conf
+    except ImportError:  # a common-compat without conf (Airflow 2.11 with its oldest releases)
+        from airflow.configuration import conf
+
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+
+
 class CellcastMessageStatusSensor(BaseSensorOperator):
     """Wait until one Cellcast message, or every message of a campaign, reaches a target status.
 
@@ -43,8 +53,17 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     * anything else (including a status this provider does not know) keeps the sensor waiting
       until ``timeout``.
 
-    The per-ID statuses (``{message_id: status}``) are the return value and are also pushed to
-    XCom under the key ``statuses`` whether the sensor succeeds or fails.
+    The per-ID statuses (``{message_id: status}``) are pushed once, to XCom under the key
+    ``statuses``, whether the sensor succeeds or fails. The return value is that map for one ID
+    given as such, and a small summary otherwise (``{total, statuses_count: {status: n},
+    reference, failed: [first 100 {message_id, status}], statuses}``), so a campaign does not put
+    its statuses into the metadata database twice.
+
+    **Rounds by the page.** When the messages carry a campaign reference (``custom_string``, or
+    IDs that came from ``CellcastSendSmsOperator``, whose ``send_result`` names the reference and
+    the send day), each round lists the reference's messages, 100 a page, and reads their statuses
+    from the list: a round over 10,000 messages costs about 100 requests, not 10,000. IDs the list
+    does not return are asked one by one.
 
     In deferrable mode the sensor defers at once, without checking any status first: the trigger
     checks on its first round, so a condition that already holds costs no extra wait. The worker
@@ -69,22 +88,24 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
             )
 
     :param message_id: a message ID or a list of IDs (templated), e.g. ``send.output``.
-    :param custom_string: instead of ``message_id``, a campaign reference (templated): every
-        message carrying it, listed once per worker run (``GET /api/v2/report/message``, all
-        pages): once per try in poke and deferrable modes, once per poke in reschedule mode.
+    :param custom_string: a campaign reference (templated). Alone: every message carrying it,
+        listed once per worker run (``GET /api/v2/report/message``, all pages): once per try in
+        poke and deferrable modes, once per poke in reschedule mode. With ``message_id``: the
+        reference of those IDs, which the rounds list by the page.
     :param target_status: a status or a collection of statuses that count as success
         (``"cancelled"`` and Cellcast's ``"delievered"`` are accepted spellings).
     :param failure_statuses: statuses that fail the task at once (default ``failed``,
         ``rejected``, ``expired``, ``blocked``); an empty collection disables them.
-    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast`` (templated).
     :param hook_params: overrides of the connection's client settings for this task (see
         :class:`~airflow_provider_cellcast.settings.CellcastSettings`).
-    :param deferrable: wait in the triggerer instead of a worker.
+    :param deferrable: wait in the triggerer instead of a worker (default: Airflow's
+        ``[operators] default_deferrable``).
     :param poll_interval: seconds (or a ``timedelta``) between checks, in every mode; it sets
         ``poke_interval`` unless that is given too.
     """
 
-    template_fields: Sequence[str] = ("message_id", "custom_string")
+    template_fields: Sequence[str] = ("message_id", "custom_string", "cellcast_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"message_id": "py"}
     ui_color = "#E3F2D9"
     ui_fgcolor = "#1F3A10"
@@ -98,18 +119,21 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         failure_statuses: Collection[str] | None = DEFAULT_FAILURE_STATUSES,
         cellcast_conn_id: str = "cellcast_default",
         hook_params: dict[str, Any] | None = None,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         poll_interval: float | timedelta = 60.0,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(**kwargs)
-        if (message_id is None) == (custom_string is None):
+        if message_id is None and custom_string is None:
             from airflow_provider_cellcast.exceptions import CellcastInputError
 
             raise CellcastInputError(
-                "message_id", message_id, f"{self.task_id}: give message_id or custom_string, exactly one of them"
+                "message_id", message_id, f"{self.task_id}: give message_id, custom_string, or both"
             )
+        # IDs from an upstream task's output: its send_result (if it is our send operator) names
+        # their reference and send day, for rounds by the page.
+        self._ids_from_task: str | None = getattr(getattr(message_id, "operator", None), "task_id", None)
         self.message_id = message_id
         self.custom_string = custom_string
         # Not templated: checked here so that a misspelt status is a DAG import error, not a
@@ -121,10 +145,11 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         from airflow_provider_cellcast.settings import checked_hook_params
 
         self.hook_params = checked_hook_params(hook_params)
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}
         self._campaign_ids: list[str] | None = None
+        self._campaign: tuple[str | None, str | None] | None = None
 
     @cached_property
     def hook(self) -> CellcastHook:
@@ -137,20 +162,50 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         """The rendered IDs, or (looked up once per worker run) those of the campaign reference."""
         from airflow_provider_cellcast.validation import validate_message_ids
 
-        if self.custom_string is None:
+        if self.message_id is not None and not (isinstance(self.message_id, str) and not self.message_id.strip()):
             return validate_message_ids(self.message_id, "message_id")
         if self._campaign_ids is None:
             from airflow_provider_cellcast.exceptions import CellcastReferenceNotFoundError
 
-            self._campaign_ids = self.hook.message_ids_by_reference(self.custom_string)
+            self._campaign_ids = self.hook.message_ids_by_reference(self.custom_string or "")
             self.log.info("Reference %r names %d message(s)", self.custom_string, len(self._campaign_ids))
             if not self._campaign_ids:
                 raise CellcastReferenceNotFoundError(
                     f"No Cellcast message carries reference {self.custom_string!r}: check the reference "
                     "(the send task logs it) and the connection's account",
-                    reference=self.custom_string,
+                    reference=self.custom_string or "",
                 )
         return self._campaign_ids
+
+    def _reference(self, context: Context) -> tuple[str | None, str | None]:
+        """The campaign reference of the watched messages and their send day, when known."""
+        if self._campaign is None:
+            reference, sent_on = self.custom_string or None, None
+            if self._ids_from_task is not None:
+                try:
+                    sent = context["ti"].xcom_pull(task_ids=self._ids_from_task, key="send_result")
+                except Exception:  # not our send operator, or no such XCom: rounds ask one by one
+                    sent = None
+                if isinstance(sent, dict):
+                    reference = reference or sent.get("reference")
+                    sent_on = sent.get("sent_on")
+            self._campaign = (reference, sent_on)
+        return self._campaign
+
+    def _summary(self, statuses: dict[str, str]) -> Any:
+        """The return value: the map for one ID given as such, a summary for a campaign."""
+        if isinstance(self.message_id, str) and len(statuses) == 1:
+            return statuses
+        from collections import Counter
+
+        failing = [mid for mid, status in statuses.items() if self.rules.verdict(status) == "failed"]
+        return {
+            "total": len(statuses),
+            "statuses_count": dict(Counter(statuses.values())),
+            "reference": (self._campaign or (self.custom_string, None))[0],
+            "failed": [{"message_id": mid, "status": statuses[mid]} for mid in failing[:100]],
+            "statuses": "every ID's status is in the XCom 'statuses' of this task instance",
+        }
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -158,6 +213,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         from airflow_provider_cellcast.triggers.message_status import CellcastMessageStatusTrigger
 
         message_ids = self._message_ids()
+        reference, sent_on = self._reference(context)
         self.log.info(
             "Deferring: waiting for %d Cellcast message(s) to reach %s, checking every %.0f s",
             len(message_ids),
@@ -172,6 +228,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
                 cellcast_conn_id=self.cellcast_conn_id,
                 hook_params=self.hook_params,
                 poll_interval=self.poke_interval,
+                custom_string=reference,
+                from_date=sent_on,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
@@ -180,8 +238,13 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow.providers.common.compat.sdk import AirflowFailException
 
+        from airflow_provider_cellcast.client.send import send_day
+
+        reference, sent_on = self._reference(context)
         try:
-            check: StatusCheck = self.hook.check_statuses(self._message_ids(), self.rules, self._known)
+            check: StatusCheck = self.hook.check_statuses(
+                self._message_ids(), self.rules, self._known, reference=reference, from_date=send_day(sent_on)
+            )
         finally:
             self.hook.close()
         self._known = check.statuses
@@ -193,9 +256,9 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=False)
         self.log.info("All %d Cellcast message(s) reached %s", len(check.statuses), self.rules.describe_targets())
         context["ti"].xcom_push(key="statuses", value=check.statuses)
-        return PokeReturnValue(is_done=True, xcom_value=check.statuses)
+        return PokeReturnValue(is_done=True, xcom_value=self._summary(check.statuses))
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, str]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: return the statuses, or fail the way poke mode would."""
         from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
@@ -205,7 +268,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
             context["ti"].xcom_push(key="statuses", value=statuses)
         if outcome == "success":
             self.log.info("%s", event.get("message") or "Cellcast messages reached the target status")
-            return statuses
+            return self._summary(statuses)
         text = str(event.get("message") or f"Cellcast status trigger ended with {outcome!r}")
         if outcome == "failed" or (outcome == "error" and event.get("permanent")):
             raise AirflowFailException(text)

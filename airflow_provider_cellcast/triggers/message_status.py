@@ -52,6 +52,8 @@ class CellcastMessageStatusTrigger(BaseTrigger):
     :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
     :param hook_params: client settings overrides for the hook.
     :param poll_interval: seconds between polling rounds.
+    :param custom_string: the messages' campaign reference, if known: rounds list it by the page.
+    :param from_date: the send day (``YYYY-MM-DD``), if known: the listing starts there.
     """
 
     def __init__(
@@ -62,6 +64,8 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         cellcast_conn_id: str = "cellcast_default",
         hook_params: dict[str, Any] | None = None,
         poll_interval: float = 60.0,
+        custom_string: str | None = None,
+        from_date: str | None = None,
     ) -> None:
         super().__init__()
         self.message_ids = list(message_ids)
@@ -72,6 +76,8 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         self.cellcast_conn_id = cellcast_conn_id
         self.hook_params = dict(hook_params or {})
         self.poll_interval = float(poll_interval)
+        self.custom_string = custom_string
+        self.from_date = from_date
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -83,6 +89,8 @@ class CellcastMessageStatusTrigger(BaseTrigger):
                 "cellcast_conn_id": self.cellcast_conn_id,
                 "hook_params": self.hook_params,
                 "poll_interval": self.poll_interval,
+                "custom_string": self.custom_string,
+                "from_date": self.from_date,
             },
         )
 
@@ -92,6 +100,7 @@ class CellcastMessageStatusTrigger(BaseTrigger):
         # no thread per poll, so hundreds of deferred sensors wait at the cost of their sockets.
         from airflow.providers.common.compat.sdk import AirflowFailException
 
+        from airflow_provider_cellcast.client.send import send_day
         from airflow_provider_cellcast.exceptions import CellcastError
         from airflow_provider_cellcast.hooks.cellcast import CellcastHook
 
@@ -103,7 +112,9 @@ class CellcastMessageStatusTrigger(BaseTrigger):
             async with client:
                 while True:
                     rounds += 1
-                    check: StatusCheck = await client.check_statuses(self.message_ids, rules, known)
+                    check: StatusCheck = await client.check_statuses(
+                        self.message_ids, rules, known, reference=self.custom_string, from_date=send_day(self.from_date)
+                    )
                     known = check.statuses
                     if check.failed:
                         yield TriggerEvent(
