@@ -156,6 +156,10 @@ class CellcastClient:
     def find_sent_by_reference(self, custom_string: str) -> SendResult | None:
         return self.run(reports.find_sent_by_reference(self.context, custom_string))
 
+    def statuses_by_reference(self, custom_string: str, *, from_date: date | None = None) -> dict[str, str]:
+        """``{message_id: status}`` of every message carrying a reference (all pages, one pass)."""
+        return self.run(reports.statuses_by_reference(self.context, custom_string, from_date=from_date))
+
     def check_statuses(
         self,
         message_ids: Iterable[str],
@@ -164,9 +168,12 @@ class CellcastClient:
         *,
         reference: str | None = None,
         from_date: date | None = None,
+        listed: dict[str, str] | None = None,
     ) -> StatusCheck:
         return self.run(
-            reports.check_statuses(self.context, message_ids, rules, known, reference=reference, from_date=from_date)
+            reports.check_statuses(
+                self.context, message_ids, rules, known, reference=reference, from_date=from_date, listed=listed
+            )
         )
 
     def cancel_scheduled_message(self, message_id: str, message_type: str = "sms") -> CancelResult:

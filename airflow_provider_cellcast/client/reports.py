@@ -185,6 +185,21 @@ def message_ids_by_reference(
     return list(ids)
 
 
+def statuses_by_reference(
+    ctx: CallContext, custom_string: str, *, from_date: date | None = None
+) -> Plan[dict[str, str]]:
+    """``{message_id: status}`` of every message carrying a reference: one pass over its pages."""
+    reference = validate_reference(custom_string)
+    statuses: dict[str, str] = {}
+
+    def visit(item: dict[str, Any]) -> None:
+        if isinstance(item.get("_id"), str):
+            statuses[item["_id"]] = normalise_status(item.get("status"))
+
+    yield from each_listed(ctx, list_query(custom_string=reference, from_date=from_date), visit)
+    return statuses
+
+
 def find_sent_by_reference(
     ctx: CallContext, custom_string: str, *, from_date: date | None = None
 ) -> Plan[SendResult | None]:
@@ -212,6 +227,7 @@ def check_statuses(
     *,
     reference: str | None = None,
     from_date: date | None = None,
+    listed: Mapping[str, str] | None = None,
 ) -> Plan[StatusCheck]:
     """One polling round: the status of every ID not already done, classified with ``rules``.
 
@@ -221,32 +237,39 @@ def check_statuses(
     return are asked one by one, concurrently at the account's pace. ``known`` holds statuses from
     earlier rounds: an ID once seen in a target status is not asked about again. An ID Cellcast
     does not know counts as ``not_found``; other errors end the round as typed ``CellcastError``.
+    ``listed`` holds statuses read for this very round (a listing that just found the IDs): they
+    are not asked again.
     """
     known = known or {}
+    fresh = listed or {}
     ids = list(message_ids)
-    statuses: dict[str, str | None] = {message_id: known.get(message_id) for message_id in ids}
-    to_ask = [mid for mid, status in statuses.items() if status is None or rules.verdict(status) != "done"]
+    statuses: dict[str, str | None] = {message_id: fresh.get(message_id, known.get(message_id)) for message_id in ids}
+    to_ask = [
+        mid
+        for mid, status in statuses.items()
+        if mid not in fresh and (status is None or rules.verdict(status) != "done")
+    ]
     if reference is not None and to_ask:
         wanted = set(to_ask)
-        listed: set[str] = set()
+        in_list: set[str] = set()
 
         def from_list(item: dict[str, Any]) -> None:
             message_id = item.get("_id")
             if message_id in wanted:
                 statuses[message_id] = normalise_status(item.get("status"))
-                listed.add(message_id)
+                in_list.add(message_id)
 
         yield from each_listed(
             ctx, list_query(custom_string=validate_reference(reference), from_date=from_date), from_list
         )
-        if len(listed) < len(to_ask):
+        if len(in_list) < len(to_ask):
             ctx.log.info(
                 "%d of %d message(s) are not listed under reference %r: asking for them one by one",
-                len(to_ask) - len(listed),
+                len(to_ask) - len(in_list),
                 len(to_ask),
                 reference,
             )
-        to_ask = [message_id for message_id in to_ask if message_id not in listed]
+        to_ask = [message_id for message_id in to_ask if message_id not in in_list]
     tally = Tally("status check", len(to_ask), ctx.log)
 
     def record(message_id: str, outcome: str | CellcastError) -> None:

@@ -30,6 +30,7 @@ from airflow_provider_cellcast.client.cancel import cancel_many
 from airflow_provider_cellcast.client.plan import CallContext, Plan, call
 from airflow_provider_cellcast.client.reports import find_sent_by_reference, get_message
 from airflow_provider_cellcast.client.results import SendResult, empty_send_result
+from airflow_provider_cellcast.client.tally import Tally
 from airflow_provider_cellcast.client.wire import ApiRequest
 from airflow_provider_cellcast.contacts import describe, invalid_contact_from_answer, mask_phone, normalise_contacts
 from airflow_provider_cellcast.exceptions import (
@@ -130,6 +131,8 @@ def send_sms(
     ctx.log.info("Sending an SMS to %d contact(s) %s through %s", len(numbers), when, ctx.name)
     recoverable = recover_by_reference and len(numbers) <= MAX_CONTACTS_PER_REQUEST
     first_of_each: list[str] = []
+    # More than 1,000 contacts take several requests: progress every 10 % of them, or 30 s.
+    tally = Tally("send", len(numbers), ctx.log, unit="contact(s)")
     for start in range(0, len(numbers), MAX_CONTACTS_PER_REQUEST):
         chunk = numbers[start : start + MAX_CONTACTS_PER_REQUEST]
         what = f"SMS send to {len(chunk)} contact(s)"
@@ -144,6 +147,8 @@ def send_sms(
                 raise
             raise failure from error
         first_of_each.extend(total["message_ids"][queued_before : queued_before + 1])
+        if len(numbers) > MAX_CONTACTS_PER_REQUEST:
+            tally.add(len(chunk))
     ctx.log.info(
         "Cellcast queued %d message(s); %d invalid and %d unsubscribed contact(s) skipped",
         len(total["message_ids"]),

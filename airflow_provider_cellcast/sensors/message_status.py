@@ -149,6 +149,7 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}
         self._campaign_ids: list[str] | None = None
+        self._listed: dict[str, str] | None = None
         self._campaign: tuple[str | None, str | None] | None = None
 
     @cached_property
@@ -167,7 +168,9 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         if self._campaign_ids is None:
             from airflow_provider_cellcast.exceptions import CellcastReferenceNotFoundError
 
-            self._campaign_ids = self.hook.message_ids_by_reference(self.custom_string or "")
+            # One pass over the reference's pages finds the IDs and their statuses for this round.
+            self._listed = self.hook.client.statuses_by_reference(self.custom_string or "")
+            self._campaign_ids = list(self._listed)
             self.log.info("Reference %r names %d message(s)", self.custom_string, len(self._campaign_ids))
             if not self._campaign_ids:
                 raise CellcastReferenceNotFoundError(
@@ -242,8 +245,10 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
 
         reference, sent_on = self._reference(context)
         try:
-            check: StatusCheck = self.hook.check_statuses(
-                self._message_ids(), self.rules, self._known, reference=reference, from_date=send_day(sent_on)
+            message_ids = self._message_ids()
+            listed, self._listed = self._listed, None  # fresh for this round only
+            check: StatusCheck = self.hook.client.check_statuses(
+                message_ids, self.rules, self._known, reference=reference, from_date=send_day(sent_on), listed=listed
             )
         finally:
             self.hook.close()
