@@ -150,7 +150,9 @@ def test_the_client_reaches_airflow_only_through_the_bottom_layer(path: Path) ->
 
 
 def test_the_client_scan_sees_airflow_imports() -> None:
-    source = "import airflow.sdk\nfrom airflow.providers.http.hooks.http import HttpHook\nimport airflow_provider_cellcast\n"
+    source = (
+        "import airflow.sdk\nfrom airflow.providers.http.hooks.http import HttpHook\nimport airflow_provider_cellcast\n"
+    )
     assert airflow_imports_of(source) == {"airflow.sdk", "airflow.providers.http.hooks.http"}
 
 
