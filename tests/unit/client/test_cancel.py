@@ -15,6 +15,7 @@ from airflow_provider_cellcast.client import CancelAttempt
 from airflow_provider_cellcast.client.results import SETTLED_EARLIER
 from airflow_provider_cellcast.exceptions import (
     CellcastBadRequestError,
+    CellcastConnectionError,
     CellcastInputError,
     CellcastMessageNotCancellableError,
     CellcastMessageNotFoundError,
@@ -106,8 +107,14 @@ def test_bad_ids_and_types_fail_before_any_request(scripted, message_id: str, me
     assert raised.value.field == field and rig.transport.requests == []
 
 
-def test_a_cancel_is_retried_after_a_transient_fault(scripted) -> None:
-    rig = scripted((502, b""), (200, DOCUMENTED_CANCEL_SUCCESS), backoff_seconds=0)
+@pytest.mark.parametrize(
+    "fault",
+    [(502, b""), CellcastConnectionError("sent no complete answer (ReadTimeout)", request_sent=True)],
+    ids=["502", "read-timeout"],
+)
+def test_a_cancel_is_retried_after_a_transient_fault(scripted, fault: Any) -> None:
+    # Safe to repeat, unlike a send: a cancel that did reach Cellcast is looked up if refused.
+    rig = scripted(fault, (200, DOCUMENTED_CANCEL_SUCCESS), backoff_seconds=0)
     assert rig.client.cancel_scheduled_message(MID)["outcome"] == "cancelled"
     assert len(rig.transport.to(CANCEL_PATH)) == 2
 
