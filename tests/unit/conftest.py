@@ -8,7 +8,7 @@ import pytest
 from airflow.sdk.bases.operator import ExecutorSafeguard
 
 from unit.fakes import SCRIPTED_CONN_ID
-from unit.local_server import local_server  # noqa: F401 - a fixture of the drivers' tests
+from unit.local_server import local_server, unanswered_port  # noqa: F401 - fixtures of the drivers' tests
 
 
 @pytest.fixture

@@ -110,6 +110,15 @@ def test_a_server_that_is_not_there_was_never_sent_anything() -> None:
     assert raised.value.request_sent is False
 
 
+def test_a_connection_not_made_within_connect_timeout_was_never_sent(unanswered_port: int) -> None:
+    # As the sync driver says (test_transport.py): a send may be repeated, and a notification is not lost.
+    url = f"http://127.0.0.1:{unanswered_port}/api/v1/gateway"
+    started = time.monotonic()
+    with pytest.raises(CellcastConnectionError, match="could not be reached for a send") as raised:
+        with_transport(lambda t: t.send(get(url), deadline=5, what="a send"), connect_timeout=0.3)
+    assert raised.value.request_sent is False and time.monotonic() - started < 3.0
+
+
 def test_a_connection_closed_without_an_answer_may_have_been_sent(local_server: LocalServer) -> None:
     with pytest.raises(CellcastConnectionError, match="sent no complete answer") as raised:
         with_transport(lambda t: t.send(get(f"{local_server.url}/close"), deadline=5, what="x"))

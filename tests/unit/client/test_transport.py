@@ -130,6 +130,15 @@ def test_a_server_that_is_not_there_was_never_sent_anything(transport: RequestsT
     assert raised.value.request_sent is False
 
 
+def test_a_connection_not_made_within_connect_timeout_was_never_sent(unanswered_port: int) -> None:
+    transport = RequestsTransport(CellcastSettings(connect_timeout=0.3))
+    started = time.monotonic()
+    with pytest.raises(CellcastConnectionError, match="could not be reached for a send") as raised:
+        transport.send(get(f"http://127.0.0.1:{unanswered_port}/api/v1/gateway"), deadline=5, what="a send")
+    assert raised.value.request_sent is False and time.monotonic() - started < 3.0
+    transport.close()
+
+
 def test_a_connection_closed_without_an_answer_may_have_been_sent(
     transport: RequestsTransport, local_server: LocalServer
 ) -> None:
