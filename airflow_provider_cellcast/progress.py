@@ -92,8 +92,11 @@ class CancelProgress:
         if not record or record.get("layout") != _LAYOUT or record.get("digest") != self.digest:
             return False
         try:
-            restored = {outcome: bytearray(base64.b64decode(str(record[outcome]))) for outcome in self.OUTCOMES}
-        except (KeyError, ValueError):
+            # Strict: str(None) or str(1234) would decode to bitmaps of the right length, misread.
+            restored = {
+                outcome: bytearray(base64.b64decode(record[outcome], validate=True)) for outcome in self.OUTCOMES
+            }
+        except (KeyError, TypeError, ValueError):
             return False
         if any(len(bits) != len(self._bits[outcome]) for outcome, bits in restored.items()):
             return False

@@ -116,6 +116,11 @@ class AiohttpTransport:
         except CellcastError:
             raise
         except asyncio.TimeoutError as error:
+            # A connect timeout (aiohttp 3.10+) sent nothing, as requests' ConnectTimeout in the sync driver.
+            if isinstance(error, getattr(aiohttp, "ConnectionTimeoutError", ())):
+                raise CellcastConnectionError(
+                    f"Cellcast could not be reached for {what}", request_sent=False, message_id=message_id
+                ) from error
             expired = True
             cause: BaseException = error
         except aiohttp.ClientConnectorError as error:

@@ -1,10 +1,13 @@
-"""Stand-ins shared by the operator and sensor tests: a task instance that records XComs."""
+"""Stand-ins shared by the operator and sensor tests: a task instance that records XComs, a scripted hook."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_cellcast.hooks.cellcast import CellcastHook
+from unit.scripted import RoutingTransport
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,32 +41,32 @@ def ctx(ti: FakeTI) -> Context:
     return cast("Context", {"ti": ti})
 
 
-#: The connection ``ScriptedHook`` uses; the ``scripted_connection`` fixture defines it.
+#: The connection :func:`scripted_hook` uses; the ``scripted_connection`` fixture defines it.
 SCRIPTED_CONN_ID = "cellcast_scripted"
 
 
-class ScriptedHook(CellcastHook):
-    """A real hook whose ``get_message`` answers the next status scripted for the ID (the last repeats).
+@dataclass
+class Scripted:
+    """A real hook whose client sends through ``transport``; its waits are recorded in ``waits``."""
 
-    A script entry may be an exception instance, raised instead. Everything else is the real hook's
-    (``check_statuses`` included), with one worker so that the order of lookups is the input order.
-    Needs the ``scripted_connection`` fixture.
+    hook: CellcastHook
+    transport: RoutingTransport
+    waits: list[float] = field(default_factory=list)
+
+
+def scripted_hook(
+    statuses: Mapping[str, Sequence[Any]] | None = None,
+    routes: Mapping[str, Sequence[Any]] | None = None,
+    **overrides: Any,
+) -> Scripted:
+    """A real :class:`CellcastHook` on ``SCRIPTED_CONN_ID`` whose requests a :class:`RoutingTransport` answers.
+
+    ``statuses`` scripts the message reports (``{message_id: ["scheduled", "delivered"]}``, the
+    last repeats; an entry may be any scripted answer, e.g. ``(503, b"")``). One worker, so that
+    lookups happen in input order, and no pacing. Needs the ``scripted_connection`` fixture.
     """
-
-    def __init__(self, script: dict[str, list[Any]], **overrides: Any) -> None:
-        super().__init__(SCRIPTED_CONN_ID, max_concurrency=1, requests_per_second=0, **overrides)
-        self.script = {key: list(value) for key, value in script.items()}
-        self.asked: list[str] = []
-        self.closed = 0
-
-    def get_message(self, message_id: str) -> dict[str, Any]:
-        self.asked.append(message_id)
-        answers = self.script[message_id]
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return {"_id": message_id, "status": answer}
-
-    def close(self) -> None:
-        self.closed += 1
-        super().close()
+    transport = RoutingTransport(routes, statuses=statuses)
+    waits: list[float] = []
+    overrides = {"max_concurrency": 1, "requests_per_second": 0, **overrides}
+    hook = CellcastHook(SCRIPTED_CONN_ID, transport=transport, sleep=waits.append, **overrides)
+    return Scripted(hook, transport, waits)

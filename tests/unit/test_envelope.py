@@ -10,13 +10,14 @@ from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cellcast.envelope import parse_response, parse_retry_after
+from airflow_provider_cellcast.envelope import MAX_JSON_DEPTH, decode_json, parse_response, parse_retry_after
 from airflow_provider_cellcast.exceptions import (
     CellcastAuthenticationError,
     CellcastBadRequestError,
     CellcastError,
     CellcastInvalidResponseError,
     CellcastRateLimitError,
+    CellcastRedirectError,
     CellcastServerError,
     CellcastUnsuccessfulError,
 )
@@ -81,18 +82,136 @@ def test_low_balance_422_app_envelope_is_unsuccessful():
 
 
 def test_429_reads_retry_after():
+    # Whether it is retried is client/retry.py's is_transient (tests/unit/client/test_retry.py).
     with pytest.raises(CellcastRateLimitError) as caught:
-        parse_response(429, b"", headers={"Retry-After": "3"})
-    assert caught.value.retry_after == 3.0 and caught.value.transient
+        parse_response(429, b"", headers={"retry-after": "3"})
+    assert caught.value.retry_after == 3.0 and caught.value.status_code == 429
 
 
-@pytest.mark.parametrize("status,transient", [(500, False), (502, True), (503, True), (504, True)])
-def test_server_errors(status, transient):
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors(status):
     html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
     with pytest.raises(CellcastServerError) as caught:
-        parse_response(status, html, headers={"Content-Type": "text/html"})
-    assert caught.value.transient is transient
+        parse_response(status, html, headers={"Content-Type": "text/html", "Retry-After": "5"})
+    assert caught.value.status_code == status and caught.value.retry_after == 5.0
     assert "text/html" in str(caught.value)
+
+
+# -- redirects ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_naming_the_location_host(status):
+    headers = {"location": "https://login.example.test/sso?next=/api/v1/gateway&token=secret-in-url"}
+    with pytest.raises(CellcastRedirectError) as caught:
+        parse_response(status, body(DOC_SUCCESS), headers=headers, what="cancel")
+    error = caught.value
+    assert isinstance(error, CellcastInvalidResponseError)
+    assert error.location_host == "login.example.test" and error.status_code == status
+    assert "login.example.test" in str(error) and f"HTTP {status}" in str(error)
+    assert "secret-in-url" not in str(error)  # the host only, never the rest of the Location
+
+
+def test_a_redirect_without_location_names_nowhere():
+    with pytest.raises(CellcastRedirectError) as caught:
+        parse_response(302, b"")
+    assert caught.value.location_host == "nowhere"
+
+
+# -- JSON that no Cellcast answer can be ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b'{"status": false, "message": "x", "status": true}', "duplicate key 'status'"),
+        (b'{"status": true, "data": {"a": 1, "a": 2}}', "duplicate key 'a'"),
+        (b'{"status": true, "data": {"n": NaN}}', "NaN"),
+        (b'{"status": true, "data": {"n": Infinity}}', "Infinity"),
+        (b'{"status": true, "data": {"n": -Infinity}}', "-Infinity"),
+        (b'{"status": true, "data": {"n": 1e999}}', "out of range"),
+        (b'{"status": true, "data": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", "nested deeper than 32"),
+        (b'{"status": true, "data": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 32"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32"),  # never exhausts the stack
+    ],
+)
+def test_refused_json_is_an_invalid_response(raw, why):
+    with pytest.raises(CellcastInvalidResponseError) as caught:
+        parse_response(200, raw)
+    assert why in str(caught.value) and "refused" in str(caught.value)
+
+
+def test_decode_json_says_why():
+    assert decode_json(b'{"a": 1}') == ({"a": 1}, None)
+    assert decode_json(b"") == (None, None)
+    assert decode_json(b"<html>") == (None, None)
+    document, why = decode_json(b'{"a": 1, "a": 1}')
+    assert document is None and why == "duplicate key 'a'"
+    nested = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert decode_json(nested)[1] is None  # 32 levels are fine
+    assert decode_json(b"[" + nested + b"]")[1] == f"nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+def test_refused_json_on_a_server_error_is_still_a_server_error():
+    with pytest.raises(CellcastServerError) as caught:
+        parse_response(503, b'{"code": 503, "code": 503}')
+    assert "refused" in str(caught.value)
+
+
+# -- the expected envelope of each endpoint ---------------------------------------------------------
+
+
+ACCOUNT = {"meta": {"code": 200, "status": "SUCCESS"}, "message": "ok", "data": {"sms_balance": 10}, "error": {}}
+
+
+def test_a_meta_envelope_where_the_app_envelope_is_expected_is_not_a_success():
+    with pytest.raises(CellcastInvalidResponseError, match="meta envelope where its documentation gives the app"):
+        parse_response(200, body(ACCOUNT), expect="app")
+    assert parse_response(200, body(ACCOUNT), expect="meta").data == {"sms_balance": 10}
+
+
+def test_an_app_envelope_where_the_meta_envelope_is_expected_is_not_a_success():
+    with pytest.raises(CellcastInvalidResponseError, match="app envelope where its documentation gives the meta"):
+        parse_response(200, body(DOC_SUCCESS), expect="meta")
+
+
+def test_a_meta_object_without_a_status_cannot_say_success():
+    with pytest.raises(CellcastInvalidResponseError, match="unexpected shape"):
+        parse_response(200, body({"meta": {"code": 200}, "data": {"sms_balance": 10}}))
+    with pytest.raises(CellcastUnsuccessfulError):
+        parse_response(200, body({"meta": {"code": 500}, "data": {}}))
+
+
+def test_a_meta_success_with_a_failing_code_is_a_failure():
+    with pytest.raises(CellcastUnsuccessfulError):
+        parse_response(200, body({**ACCOUNT, "meta": {"code": 403, "status": "SUCCESS"}}))
+
+
+def test_a_bare_data_answer_only_where_it_is_documented():
+    assert parse_response(200, b'{"data": [1, 2]}', expect="data").data == [1, 2]
+    with pytest.raises(CellcastInvalidResponseError):
+        parse_response(200, b'{"data": [1, 2]}')
+    with pytest.raises(CellcastInvalidResponseError):
+        parse_response(201, b'{"data": [1]}', expect="app")
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 422])
+def test_http_4xx_with_status_true_is_a_failure(status):
+    with pytest.raises(CellcastBadRequestError, match="despite status true") as caught:
+        parse_response(status, body(DOC_SUCCESS))
+    assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize("status", [100, 101, 304])
+def test_a_success_envelope_outside_2xx_is_not_a_success(status):
+    with pytest.raises(CellcastInvalidResponseError):
+        parse_response(status, body(DOC_SUCCESS))
+
+
+def test_the_stack_never_reaches_the_error_text():
+    with pytest.raises(CellcastServerError) as caught:
+        parse_response(500, body({"code": 500, "stack": "APIError: at db.js:12"}))
+    assert "db.js" not in str(caught.value) and "APIError" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

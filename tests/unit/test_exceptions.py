@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_cellcast import exceptions as module
@@ -20,6 +19,7 @@ from airflow_provider_cellcast.exceptions import (
     CellcastPartialSendError,
     CellcastPermanentBatchError,
     CellcastRateLimitError,
+    CellcastRedirectError,
     CellcastReferenceNotFoundError,
     CellcastSendConnectionLostError,
     CellcastSendOutcomeUnknownError,
@@ -65,16 +65,20 @@ def test_common_fields() -> None:
     assert CellcastError("x").status_code is None
 
 
-@pytest.mark.parametrize(("status", "transient"), [(500, False), (501, False), (502, True), (503, True), (504, True)])
-def test_server_errors_are_transient_for_502_503_504_only(status, transient) -> None:
-    assert CellcastServerError("x", status_code=status).transient is transient
+def test_retry_hints_and_request_sent() -> None:
+    # Whether an error is retried within a try is client/retry.py's is_transient (test_retry.py).
+    assert CellcastRateLimitError("x", retry_after=2.5).retry_after == 2.5
+    assert CellcastRateLimitError("x").retry_after is None
+    assert CellcastServerError("x", status_code=503, retry_after=4).retry_after == 4
+    assert CellcastConnectionError("x", request_sent=False).request_sent is False
+    for error in (CellcastUnsuccessfulError("x"), CellcastInvalidResponseError("x"), CellcastAuthenticationError("x")):
+        assert not hasattr(error, "transient")
 
 
-def test_transient_flags_and_hints() -> None:
-    assert CellcastRateLimitError("x", retry_after=2.5).retry_after == 2.5 and CellcastRateLimitError.transient
-    assert CellcastConnectionError("x", request_sent=False).transient
-    assert not CellcastUnsuccessfulError("x").transient and not CellcastInvalidResponseError("x").transient
-    assert not CellcastAuthenticationError("x").transient
+def test_a_redirect_is_an_invalid_response_naming_its_host() -> None:
+    redirect = CellcastRedirectError("moved", location_host="login.example.test", status_code=302)
+    assert isinstance(redirect, CellcastInvalidResponseError) and not isinstance(redirect, AirflowFailException)
+    assert (redirect.location_host, redirect.status_code) == ("login.example.test", 302)
 
 
 def test_send_errors_say_the_request_was_sent() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -18,6 +19,77 @@ def test_defaults() -> None:
     assert (settings.timeout, settings.connect_timeout, settings.max_attempts) == (30.0, 10.0, 5)
     assert (settings.requests_per_second, settings.max_concurrency) == (10.0, 8)
     assert settings.allow_insecure_http is False and settings.verify is True
+    assert settings.call_timeout is None and settings.call_budget == 60.0  # twice the timeout
+    assert settings.max_response_bytes == 4 * 1024 * 1024
+    assert (settings.rate_limit_redis_conn_id, settings.rate_limit_redis_fallback) == ("", "fail")
+
+
+def test_call_timeout_defaults_to_twice_the_timeout() -> None:
+    assert CellcastSettings(timeout=7).call_budget == 14.0
+    assert CellcastSettings(timeout=7, call_timeout=20).call_budget == 20.0
+    from_extras = CellcastSettings.from_extras({"timeout": "4", "call_timeout": ""}, "cc")  # empty: twice timeout
+    assert from_extras.call_timeout is None and from_extras.call_budget == 8.0
+    assert CellcastSettings.from_extras({"call_timeout": "90"}, "cc").call_budget == 90.0
+    assert CellcastSettings().override(call_timeout="2.5").call_timeout == 2.5
+
+
+def test_max_response_bytes() -> None:
+    assert CellcastSettings.from_extras({"max_response_bytes": "65536"}, "cc").max_response_bytes == 65536
+    assert CellcastSettings(max_response_bytes=1024).max_response_bytes == 1024
+    assert CellcastSettings(max_response_bytes=256 * 1024 * 1024).max_response_bytes == 256 * 1024 * 1024
+    for value in (1023, 256 * 1024 * 1024 + 1):
+        with pytest.raises(CellcastConfigurationError, match="from 1024 bytes to 256 MiB"):
+            CellcastSettings(max_response_bytes=value)
+    with pytest.raises(CellcastConfigurationError, match="is not a int"):
+        CellcastSettings.from_extras({"max_response_bytes": "4 MB"}, "cc")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timeout", "inf"),
+        ("timeout", "nan"),
+        ("timeout", "-inf"),
+        ("connect_timeout", "Infinity"),
+        ("call_timeout", "inf"),
+        ("max_retry_seconds", "inf"),
+        ("backoff_seconds", "nan"),
+        ("requests_per_second", "1e-300"),
+        ("requests_per_second", "0.001"),
+        ("requests_per_second", "inf"),
+        ("timeout", "1e999"),
+    ],
+)
+def test_values_must_be_finite_and_usable(field: str, value: str) -> None:
+    with pytest.raises(
+        CellcastConfigurationError, match=f"Cellcast setting {field}=.* is out of range: use "
+    ) as raised:
+        CellcastSettings.from_extras({field: value}, "cc")
+    assert isinstance(raised.value, AirflowFailException)
+    with pytest.raises(CellcastConfigurationError, match=f"setting {field}="):
+        CellcastSettings().override(**{field: float(value)})
+
+
+def test_the_smallest_pace_and_no_pace_are_accepted() -> None:
+    assert CellcastSettings(requests_per_second=0.01).requests_per_second == 0.01
+    assert CellcastSettings(requests_per_second=0).requests_per_second == 0
+
+
+def test_unknown_extras_are_warned_with_the_closest_name(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_cellcast.settings"):
+        settings = CellcastSettings.from_extras({"timeuot": "5", "colour": "red", "timeout": "7"}, "cc")
+    assert settings.timeout == 7.0  # the misspelt one is not used
+    messages = [record.getMessage() for record in caplog.records if record.name == "airflow_provider_cellcast.settings"]
+    assert messages == [
+        "Connection 'cc' has an extra 'colour' that is no Cellcast setting: it is ignored",
+        "Connection 'cc' has an extra 'timeuot' that is no Cellcast setting: it is ignored (did you mean 'timeout'?)",
+    ]
+
+
+def test_known_extras_are_not_warned(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_cellcast.settings"):
+        CellcastSettings.from_extras({"timeout": "7", "verify": "false"}, "cc")
+    assert not [record for record in caplog.records if record.name == "airflow_provider_cellcast.settings"]
 
 
 def test_precedence_defaults_then_extras_then_hook_arguments() -> None:
@@ -85,10 +157,17 @@ def test_unreadable_values_name_the_setting_and_the_connection(extras, named) ->
         ("requests_per_second", -1),
         ("max_concurrency", 0),
         ("max_concurrency", 65),
+        ("max_attempts", 101),
+        ("timeout", 3601),
+        ("call_timeout", 0),
+        ("call_timeout", 86401),
+        ("requests_per_second", 10001),
     ],
 )
 def test_out_of_range_values_name_the_setting(field, value) -> None:
-    with pytest.raises(CellcastConfigurationError, match=f"setting {field}={value!r} is out of range"):
+    with pytest.raises(
+        CellcastConfigurationError, match=rf"Cellcast setting {field}={value!r} is out of range: use \w"
+    ):
         CellcastSettings(**{field: value})
     with pytest.raises(CellcastConfigurationError, match=field):
         CellcastSettings.from_extras({field: str(value)}, "cc")

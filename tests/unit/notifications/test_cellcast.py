@@ -1,7 +1,8 @@
 """CellcastNotifier: rendering with the callback context, one immediate send, masked logs, never twice.
 
 Rendering is checked with a recording stand-in for ``hooks.cellcast.CellcastHook`` (the name the
-notifier imports when it sends); sending, and never sending twice, against the emulator.
+notifier imports when it sends); sending, and never sending twice, against the emulator, for
+``notify`` (the sync client) and ``async_notify`` (the async client the hook hands out).
 """
 
 from __future__ import annotations
@@ -96,13 +97,6 @@ def test_a_failed_notification_is_raised_after_closing_the_hook() -> None:
     assert RecordingHook.instances[0].closed
 
 
-@pytest.mark.usefixtures("recording_hook")
-def test_async_notify_runs_the_same_send() -> None:
-    notifier = CellcastNotifier(message="deadline missed", contacts=NUMBERS[:1], sender=None)
-    asyncio.run(notifier.async_notify(context()))  # type: ignore[arg-type]
-    assert RecordingHook.instances[0].calls == [{"message": "deadline missed", "contacts": NUMBERS[:1], "sender": None}]
-
-
 def test_misspelt_hook_param_fails_when_the_dag_is_parsed() -> None:
     with pytest.raises(Exception, match="Unknown Cellcast setting"):
         CellcastNotifier(message="m", contacts=NUMBERS, hook_params={"retries": 3})
@@ -137,3 +131,43 @@ def test_never_sends_twice(cellcast_connection_env, fault: dict[str, Any], error
     assert isinstance(raised.value, AirflowFailException)
     assert emulator.request_count("/api/v1/gateway") == 1
     assert [item["path"] for item in emulator.requests_log()] == ["/api/v1/gateway"]
+
+
+# -- async_notify: the async client, against the emulator --------------------------------------------------
+
+
+def test_async_notify_sends_once_through_the_emulator(
+    cellcast_connection_env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = cellcast_connection_env
+    notifier = CellcastNotifier(
+        message="{{ task_id }} missed its deadline", contacts="{{ params.alert_contacts }}", sender="{{ 'OPS' }}",
+        hook_params={"requests_per_second": 0},
+    )  # fmt: skip
+    notifier.render_template_fields(context())  # type: ignore[arg-type]  # what Airflow does before async_notify
+    asyncio.run(notifier.async_notify(context()))  # type: ignore[arg-type]
+    [entry] = emulator.requests_log()
+    assert (entry["method"], entry["path"], entry["auth_valid"]) == ("POST", "/api/v1/gateway", True)
+    assert entry["body"]["message"] == "load missed its deadline" and entry["body"]["sender"] == "OPS"
+    assert len(entry["body"]["contacts"]) == 2 and "scheduleAt" not in entry["body"]
+    assert len(emulator.messages()) == 2
+    out = capsys.readouterr().out
+    assert "queued for 2 of 2 contact(s)" in out and not any(number in out for number in NUMBERS)
+
+
+def test_async_notify_never_sends_twice(cellcast_connection_env) -> None:
+    emulator = cellcast_connection_env
+    emulator.inject_fault("status", status=502, when="after", path="/api/v1/gateway")
+    notifier = CellcastNotifier(message="disk full", contacts=NUMBERS[:1], hook_params={"max_attempts": 5})
+    with pytest.raises(CellcastSendOutcomeUnknownError) as raised:
+        asyncio.run(notifier.async_notify(context()))  # type: ignore[arg-type]
+    assert isinstance(raised.value, AirflowFailException)
+    assert emulator.request_count("/api/v1/gateway") == 1 and len(emulator.messages()) == 1
+
+
+def test_async_notify_retries_what_certainly_did_not_reach_cellcast(cellcast_connection_env) -> None:
+    emulator = cellcast_connection_env
+    emulator.inject_fault("status", status=429, retry_after=0, path="/api/v1/gateway", count=1)
+    notifier = CellcastNotifier(message="m", contacts=NUMBERS[:1], hook_params={"requests_per_second": 0})
+    asyncio.run(notifier.async_notify(context()))  # type: ignore[arg-type]
+    assert emulator.request_count("/api/v1/gateway") == 2 and len(emulator.messages()) == 1

@@ -1,9 +1,9 @@
 """CellcastMessageStatusSensor: parse-time checks, the poke/reschedule/deferrable modes, resuming.
 
 The decisions themselves are ``statuses.StatusRules`` (``tests/unit/test_statuses.py``), the
-lookups ``CellcastHook.check_statuses`` (``tests/unit/hooks``), the deferred wait the trigger
-(``tests/unit/triggers``). Here a real hook whose ``get_message`` answers from a script
-(``unit.fakes.ScriptedHook``) stands in; campaign references run against the emulator.
+lookups ``check_statuses`` (``tests/unit/client/test_reports.py``), the deferred wait the trigger
+(``tests/unit/triggers``). Here a real hook whose transport answers message reports from a status
+script (``unit.fakes.scripted_hook``) stands in; campaign references run against the emulator.
 """
 
 from __future__ import annotations
@@ -17,30 +17,26 @@ from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
 
 from airflow_provider_cellcast.exceptions import (
     CellcastInputError,
-    CellcastMessageNotFoundError,
     CellcastReferenceNotFoundError,
     CellcastServerError,
 )
 from airflow_provider_cellcast.sensors.message_status import CellcastMessageStatusSensor
 from airflow_provider_cellcast.triggers.message_status import CellcastMessageStatusTrigger
-from unit.fakes import FakeTI, ScriptedHook, ctx
+from unit.fakes import FakeTI, Scripted, ctx, scripted_hook
+from unit.scripted import error, refused
 
 A, B, C = "675161d8a000000000000001", "675161d8a000000000000002", "675161d8a000000000000003"
 
 pytestmark = pytest.mark.usefixtures("allow_direct_execute", "scripted_connection")
 
 
-def not_found(message_id: str) -> CellcastMessageNotFoundError:
-    return CellcastMessageNotFoundError(f"Cellcast has no message {message_id}", message_id=message_id)
-
-
-def sensor(hook: ScriptedHook | None = None, **kwargs: Any) -> CellcastMessageStatusSensor:
+def sensor(scripted: Scripted | None = None, **kwargs: Any) -> CellcastMessageStatusSensor:
     kwargs.setdefault("message_id", [A, B])
     kwargs.setdefault("poll_interval", 0)
     task = CellcastMessageStatusSensor(task_id="watch", **kwargs)
-    if hook is not None:
+    if scripted is not None:
         # No constructor seam for the hook: the cached_property's slot is the narrowest one.
-        task.__dict__["hook"] = hook
+        task.__dict__["hook"] = scripted.hook
     return task
 
 
@@ -81,7 +77,7 @@ def test_poll_interval_sets_poke_interval_unless_given() -> None:
 
 
 def test_poke_returns_statuses_once_every_message_is_done_and_skips_done_ids() -> None:
-    hook = ScriptedHook({A: ["scheduled", "delivered"], B: ["sent", "sent", "delivered"]})
+    hook = scripted_hook({A: ["scheduled", "delivered"], B: ["sent", "sent", "delivered"]})
     task, ti = sensor(hook), FakeTI()
     first = task.poke(ctx(ti))
     second = task.poke(ctx(ti))
@@ -90,17 +86,18 @@ def test_poke_returns_statuses_once_every_message_is_done_and_skips_done_ids() -
     assert isinstance(third, PokeReturnValue) and third.is_done
     assert third.xcom_value == {A: "delivered", B: "delivered"}
     assert ti.xcoms["statuses"] == {A: "delivered", B: "delivered"}
-    assert hook.asked == [A, B, A, B, B]  # A was done after the second poke: not asked again
-    assert hook.closed == 3
+    assert hook.transport.asked == [A, B, A, B, B]  # A was done after the second poke: not asked again
+    assert hook.transport.closed == 3  # the hook is closed after every poke
 
 
 def test_execute_in_poke_mode_returns_the_statuses() -> None:
-    hook = ScriptedHook({A: ["queued", "sent", "delivered"], B: ["delivered"]})
+    hook = scripted_hook({A: ["queued", "sent", "delivered"], B: ["delivered"]})
     assert sensor(hook).execute(ctx(FakeTI())) == {A: "delivered", B: "delivered"}
+    assert hook.transport.asked == [A, B, A, A]
 
 
 def test_a_failure_status_fails_at_once_naming_ids_and_statuses() -> None:
-    hook = ScriptedHook({A: ["failed"], B: ["canceled"], C: ["sent"]})
+    hook = scripted_hook({A: ["failed"], B: ["canceled"], C: ["sent"]})
     ti = FakeTI()
     with pytest.raises(AirflowFailException) as raised:
         sensor(hook, message_id=[A, B, C]).poke(ctx(ti))
@@ -112,29 +109,34 @@ def test_a_failure_status_fails_at_once_naming_ids_and_statuses() -> None:
     assert ti.xcoms["statuses"] == {A: "failed", B: "canceled", C: "sent"}
 
 
-def test_an_unknown_id_fails_instead_of_waiting_for_the_timeout() -> None:
-    hook = ScriptedHook({A: ["delivered"], B: [not_found(B)]})
+@pytest.mark.parametrize("answer", [refused("Message not found"), (404, error(404, "Not found"))])
+def test_an_unknown_id_fails_instead_of_waiting_for_the_timeout(answer: Any) -> None:
+    hook = scripted_hook({A: ["delivered"], B: [answer]})
     with pytest.raises(AirflowFailException, match=f"{B}: not found on this account"):
         sensor(hook).poke(ctx(FakeTI()))
 
 
 def test_other_cellcast_errors_propagate_for_airflow_retries() -> None:
-    error = CellcastServerError("HTTP 503", status_code=503)
-    hook = ScriptedHook({A: [error], B: ["sent"]})
-    with pytest.raises(CellcastServerError):
+    hook = scripted_hook({A: [(503, error(503, "Service Unavailable"))], B: ["sent"]}, max_attempts=3)
+    with pytest.raises(CellcastServerError) as raised:
         sensor(hook).poke(ctx(FakeTI()))
-    assert hook.closed == 1
+    assert raised.value.status_code == 503 and not isinstance(raised.value, AirflowFailException)
+    # The client's retries, then the error ends the round (a lookup already queued may still run).
+    assert hook.transport.asked[:3] == [A, A, A] and set(hook.transport.asked[3:]) <= {B}
+    assert len(hook.waits) == 2  # waits between attempts went to the recorder
+    assert hook.transport.closed == 1
 
 
 def test_reschedule_mode_frees_the_slot_while_waiting() -> None:
-    hook = ScriptedHook({A: ["scheduled"], B: ["scheduled"]})
+    hook = scripted_hook({A: ["scheduled"], B: ["scheduled"]})
     with pytest.raises(AirflowRescheduleException):
         sensor(hook, mode="reschedule", poll_interval=30).execute(ctx(FakeTI()))
 
 
 def test_templated_message_id_may_be_a_rendered_list() -> None:
-    hook = ScriptedHook({A: ["delivered"], B: ["delivered"]})
+    hook = scripted_hook({A: ["delivered"], B: ["delivered"]})
     result = sensor(hook, message_id=str([A.upper(), B])).poke(ctx(FakeTI()))
+    assert hook.transport.asked == [A, B]
     assert isinstance(result, PokeReturnValue)
     assert result.xcom_value == {A: "delivered", B: "delivered"}
 

@@ -1,0 +1,383 @@
+"""Sends (client/send.py): every value checked first, never sent twice, large sends split.
+
+A send is not idempotent: it is repeated only when it certainly did not reach Cellcast (HTTP
+429, a connection never made); when it may have been queued the error is one Airflow never
+retries, or, with a reference unique to the send, one whose retry adopts what was queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_cellcast.exceptions import (
+    CellcastBadRequestError,
+    CellcastConnectionError,
+    CellcastInputError,
+    CellcastInvalidResponseError,
+    CellcastPartialSendError,
+    CellcastRateLimitError,
+    CellcastSendConnectionLostError,
+    CellcastSendOutcomeUnknownError,
+    CellcastSendRecoverableError,
+    CellcastUnsuccessfulError,
+)
+from unit.scripted import REPORT_PATH, SEND_PATH, error, ok, page, queued, refused
+
+MID = "675161d8a000000000000000"
+NUMBER = "+61400000001"
+
+
+def refused_connection() -> CellcastConnectionError:
+    return CellcastConnectionError("Cellcast could not be reached for SMS send", request_sent=False)
+
+
+def lost_connection() -> CellcastConnectionError:
+    return CellcastConnectionError("Cellcast sent no complete answer (ReadTimeout) for SMS send", request_sent=True)
+
+
+def sends(emulator: Any) -> list[dict[str, Any]]:
+    """The send requests the emulator received (its journal)."""
+    return [entry for entry in emulator.requests_log() if entry["path"] == SEND_PATH and entry["method"] == "POST"]
+
+
+# -- never twice ------------------------------------------------------------------------------------
+
+
+def test_a_send_is_not_repeated_after_a_lost_answer(scripted) -> None:
+    rig = scripted(lost_connection(), ok(queued(NUMBER)))
+    with pytest.raises(CellcastSendConnectionLostError) as caught:
+        rig.client.send_sms("hello", [NUMBER])
+    error_ = caught.value
+    assert isinstance(error_, CellcastConnectionError) and isinstance(error_, AirflowFailException)
+    assert error_.request_sent and len(rig.transport.requests) == 1
+    assert "not sent twice" in str(error_) and isinstance(error_.__cause__, CellcastConnectionError)
+
+
+def test_a_send_is_repeated_when_never_connected_or_rate_limited(scripted) -> None:
+    rig = scripted(refused_connection(), (429, b"", {"Retry-After": "1"}), ok(queued(NUMBER, start=int(MID, 16))))
+    assert rig.client.send_sms("hello", [NUMBER])["message_ids"] == [MID]
+    assert len(rig.transport.requests) == 3
+    assert all(sent.json == rig.transport.requests[0].json for sent in rig.transport.requests)  # the same send
+
+
+def test_a_connection_never_made_stays_retryable(scripted) -> None:
+    rig = scripted(refused_connection(), max_attempts=1)
+    with pytest.raises(CellcastConnectionError) as raised:
+        rig.client.send_sms("hello", [NUMBER])
+    assert type(raised.value) is CellcastConnectionError and raised.value.request_sent is False
+    assert not isinstance(raised.value, AirflowFailException)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status_code"),
+    [((502, b""), 502), ((500, error(500, "boom")), 500), ((504, b"<html>"), 504), ((200, b"{not json"), 200),
+     ((302, b"", {"Location": "https://elsewhere.test/"}), 302)],
+    ids=["502", "500", "504", "unreadable", "redirect"],
+)  # fmt: skip
+def test_an_answer_that_says_nothing_is_an_unknown_outcome_never_retried(
+    scripted, answer: Any, status_code: int
+) -> None:
+    rig = scripted(answer, ok(queued(NUMBER)), max_attempts=5)
+    with pytest.raises(CellcastSendOutcomeUnknownError) as caught:
+        rig.client.send_sms("hi", [NUMBER])
+    assert caught.value.status_code == status_code and isinstance(caught.value, AirflowFailException)
+    assert "may have been queued" in str(caught.value) and len(rig.transport.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "error_class"),
+    [
+        ((400, error(400, "bad sender")), CellcastBadRequestError),
+        (refused("Insufficient balance"), CellcastUnsuccessfulError),
+        ((429, b""), CellcastRateLimitError),
+    ],
+)
+def test_a_stated_refusal_queued_nothing_and_keeps_its_type(
+    scripted, answer: Any, error_class: type[Exception]
+) -> None:
+    rig = scripted(answer, max_attempts=1)
+    with pytest.raises(error_class) as caught:
+        rig.client.send_sms("hi", [NUMBER])
+    assert type(caught.value) is error_class
+
+
+def test_an_answer_without_queue_response_is_an_unknown_outcome(scripted) -> None:
+    rig = scripted(ok({"something": "else"}))
+    with pytest.raises(CellcastSendOutcomeUnknownError, match="queueResponse"):
+        rig.client.send_sms("hi", [NUMBER])
+    assert len(rig.transport.requests) == 1
+
+
+# -- large sends ------------------------------------------------------------------------------------
+
+
+def test_a_send_is_split_by_thousand_contacts(scripted) -> None:
+    contacts = [f"+6140000{i:04d}" for i in range(1500)]
+    rig = scripted(
+        ok(queued(*contacts[:1000], start=0, invalidContacts=["0412345678"])),
+        ok(queued(*contacts[1000:], start=1000, invalidContacts=["0412345678"])),
+    )
+    sent = rig.client.send_sms("hi", contacts)
+    assert [len(request.json["contacts"]) for request in rig.transport.requests] == [1000, 500]
+    assert len(sent["message_ids"]) == 1500 and sent["message_ids"][0] == f"{0:024x}"
+    assert sent["invalid_contacts"] == ["*******678", "*******678"]
+    assert all("+6140000" not in item["contact"] for item in sent["queued"])
+
+
+def test_a_failed_second_request_keeps_what_the_first_queued(scripted) -> None:
+    rig = scripted(ok(queued(NUMBER, start=int(MID, 16))), (400, error(400, "bad")))
+    with pytest.raises(CellcastPartialSendError) as caught:
+        rig.client.send_sms("hi", [NUMBER] * 1001)
+    assert caught.value.partial_result["message_ids"] == [MID]
+    assert isinstance(caught.value, AirflowFailException) and caught.value.status_code == 400
+    assert isinstance(caught.value.__cause__, CellcastBadRequestError)
+    assert "may have been queued too" not in str(caught.value)  # a stated refusal queued nothing more
+
+
+def test_a_partial_send_carries_what_was_queued_then_fails_fast(scripted) -> None:
+    numbers = [f"+614001{i:05d}" for i in range(1001)]
+    first = queued(*numbers[:2])
+    rig = scripted(ok(first), lost_connection(), max_attempts=5)
+    with pytest.raises(CellcastPartialSendError) as raised:
+        rig.client.send_sms("hi", numbers)
+    ids = [entry["MessageId"] for entry in first["queueResponse"]]
+    assert raised.value.partial_result == {
+        "message_ids": ids,
+        "queued": [
+            {"message_id": ids[0], "contact": "+********000"},
+            {"message_id": ids[1], "contact": "+********001"},
+        ],
+        "invalid_contacts": [],
+        "unsubscribed_contacts": [],
+        "reference": None,
+        "adopted": False,
+    }
+    text = str(raised.value)
+    assert "2 message(s) were queued" in text and "may have been queued too" in text and "send_result" in text
+    assert len(rig.transport.requests) == 2  # the lost request was not repeated
+
+
+# -- every value checked once, before any request -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"message": "  "}, "message"),
+        ({"message": None}, "message"),
+        ({"contacts": []}, "contacts"),
+        ({"contacts": " , "}, "contacts"),
+        ({"contacts": {"a": NUMBER}}, "contacts"),
+        ({"schedule_at": "2030-01-01T09:00:00"}, "schedule_at"),  # naive: the zone would be a guess
+        ({"schedule_at": "tomorrow"}, "schedule_at"),
+        ({"schedule_at": "None"}, "schedule_at"),  # a missing param rendered by Jinja: never "send now"
+        ({"schedule_at": datetime.now(timezone.utc) - timedelta(hours=2)}, "schedule_at"),
+        ({"schedule_at": timedelta(hours=-2)}, "schedule_at"),
+        ({"schedule_at": timedelta(hours=1), "delay_ms": 1000}, "schedule_at"),
+        ({"delay_ms": 86_400_001}, "delay_ms"),
+        ({"delay_ms": -1}, "delay_ms"),
+        ({"delay_ms": "soon"}, "delay_ms"),
+        ({"country_code": "+61"}, "country_code"),
+        ({"country_code": True}, "country_code"),
+        ({"recover_by_reference": True}, "custom_string"),
+    ],
+)
+def test_bad_input_fails_without_retries_before_any_request(scripted, kwargs: dict[str, Any], field: str) -> None:
+    kwargs = {"message": "Hello", "contacts": [NUMBER], **kwargs}
+    message, contacts = kwargs.pop("message"), kwargs.pop("contacts")
+    rig = scripted()
+    with pytest.raises(CellcastInputError) as raised:
+        rig.client.send_sms(message, contacts, **kwargs)
+    assert raised.value.field == field and field in str(raised.value)
+    assert isinstance(raised.value, AirflowFailException)
+    assert rig.transport.requests == []
+
+
+def test_a_past_schedule_is_refused_naming_it(scripted) -> None:
+    rig = scripted()
+    with pytest.raises(CellcastInputError, match="in the past") as raised:
+        rig.client.send_sms("hi", [NUMBER], schedule_at="2020-01-01T00:00:00Z")
+    assert "2020-01-01T00:00:00.000Z" in str(raised.value)
+    assert rig.transport.requests == []
+
+
+def test_schedule_at_forms_are_sent_as_utc(scripted) -> None:
+    later = datetime.now(timezone(timedelta(hours=10))) + timedelta(days=1)
+    rig = scripted(*[ok(queued(NUMBER))] * 4)
+    rig.client.send_sms("hi", [NUMBER], schedule_at=later)
+    rig.client.send_sms("hi", [NUMBER], schedule_at=later.isoformat())
+    before = datetime.now(timezone.utc)
+    rig.client.send_sms("hi", [NUMBER], schedule_at=timedelta(hours=1))
+    rig.client.send_sms("hi", [NUMBER], schedule_at=datetime.now(timezone.utc) - timedelta(seconds=20))
+    first, second, relative, just_past = (sent.json["scheduleAt"] for sent in rig.transport.requests)
+    assert first == second and first.endswith("Z")
+    assert datetime.fromisoformat(first.replace("Z", "+00:00")) == later.replace(
+        microsecond=later.microsecond // 1000 * 1000
+    )
+    sent_at = datetime.fromisoformat(relative.replace("Z", "+00:00"))
+    assert timedelta(minutes=59) < sent_at - before < timedelta(minutes=61)
+    assert just_past.endswith("Z")  # within a minute of now: accepted (a slow start is not "the past")
+    assert all("delay" not in sent.json for sent in rig.transport.requests)
+
+
+def test_the_body_from_rendered_and_comma_separated_contacts(scripted) -> None:
+    numbers = ["+61400111222", "+61400333444", "0400555666"]
+    rig = scripted(*[ok(queued("+61400111222"))] * 3)
+    rig.client.send_sms("Hello", str(numbers))  # what Jinja renders from a list without native rendering
+    rig.client.send_sms("Hello", " +61400111222, 0400555666 ;", country_code="61", delay_ms="1000")
+    rig.client.send_sms("Hello", numbers, sender="", custom_string="")
+    bodies = rig.transport.bodies
+    assert bodies[0] == {"message": "Hello", "contacts": numbers}
+    assert bodies[1] == {
+        "message": "Hello",
+        "contacts": ["+61400111222", "0400555666"],
+        "countryCode": 61,
+        "delay": 1000,
+    }
+    assert bodies[2] == {"message": "Hello", "contacts": numbers}  # empty values are left out
+    assert {sent.path for sent in rig.transport.requests} == {SEND_PATH}
+
+
+def test_a_send_logs_counts_never_numbers(scripted, caplog: pytest.LogCaptureFixture) -> None:
+    rig = scripted(ok({**queued("+61400111222"), "invalidContacts": ["0400555666"]}))
+    with caplog.at_level(logging.INFO):
+        rig.client.send_sms("Hi", ["+61400111222", "0400555666"])
+    assert "Sending an SMS to 2 contact(s) now through connection 'cc'" in caplog.text
+    assert "queued 1 message(s); 1 invalid and 0 unsubscribed" in caplog.text
+    assert "+61400111222" not in caplog.text and "0400555666" not in caplog.text
+
+
+# -- a reference unique to the send: a lost answer is recoverable ----------------------------------------
+
+
+def test_a_lost_answer_with_a_unique_reference_is_recoverable(scripted) -> None:
+    rig = scripted((502, b""))
+    with pytest.raises(CellcastSendRecoverableError) as raised:
+        rig.client.send_sms("hi", [NUMBER], custom_string="airflow/d/t/run-1", recover_by_reference=True)
+    assert raised.value.reference == "airflow/d/t/run-1" and raised.value.status_code == 502
+    assert not isinstance(raised.value, AirflowFailException)
+    assert rig.transport.requests[0].json["customString"] == "airflow/d/t/run-1"
+
+
+def test_a_reference_is_not_recovery_for_a_send_of_several_requests(scripted) -> None:
+    rig = scripted((502, b""))
+    with pytest.raises(CellcastSendOutcomeUnknownError):
+        rig.client.send_sms("hi", [NUMBER] * 1001, custom_string="airflow/d/t/run-1", recover_by_reference=True)
+
+
+def test_adopting_reads_every_page_and_sends_nothing(scripted) -> None:
+    items = [{"_id": f"{i:024x}", "customString": "ref-1", "receiver": f"+6140000000{i}"} for i in range(1, 4)]
+    rig = scripted(page(items[:2], more=True), page([items[2], items[0], {"_id": "x" * 24, "customString": "other"}]))
+    adopted = rig.client.send_sms("hi", [NUMBER], custom_string="ref-1", recover_by_reference=True, adopt_existing=True)
+    assert adopted["adopted"] is True and adopted["reference"] == "ref-1"
+    assert adopted["message_ids"] == [item["_id"] for item in items]  # deduplicated, other references dropped
+    assert [entry["contact"][-3:] for entry in adopted["queued"]] == ["001", "002", "003"]
+    assert NUMBER not in str(adopted)
+    assert {sent.path for sent in rig.transport.requests} == {REPORT_PATH}
+    assert [sent.query["page"] for sent in rig.transport.requests] == ["1", "2"]
+    assert rig.transport.requests[0].query["customString"] == "ref-1"
+
+
+# -- against the emulator ------------------------------------------------------------------------------
+
+
+def test_a_send_against_the_emulator_returns_ids_and_masked_contacts(cellcast_emulator, emulated) -> None:
+    cellcast_emulator.add_optouts(["+61400000003"])
+    result = emulated().send_sms("Hi", [NUMBER, "+61400000002", "+61400000003"], sender="ACME", custom_string="run-1")
+    assert len(result["message_ids"]) == 2
+    [unsubscribed] = result["unsubscribed_contacts"]  # as Cellcast wrote it back, masked
+    assert unsubscribed.endswith("003") and sum(char.isdigit() for char in unsubscribed) == 3
+    contacts = [item["contact"] for item in result["queued"]]
+    assert [contact[-3:] for contact in contacts] == ["001", "002"]
+    assert all(sum(char.isdigit() for char in contact) == 3 for contact in contacts)
+    assert {message["_id"] for message in cellcast_emulator.messages()} == set(result["message_ids"])
+    [entry] = sends(cellcast_emulator)
+    assert entry["body"]["sender"] == "ACME" and entry["body"]["customString"] == "run-1"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "status_code"),
+    [
+        ({"kind": "status", "status": 502, "when": "after"}, CellcastSendOutcomeUnknownError, 502),
+        ({"kind": "status", "status": 500, "when": "after"}, CellcastSendOutcomeUnknownError, 500),
+        ({"kind": "html", "status": 504, "when": "after"}, CellcastSendOutcomeUnknownError, 504),
+        ({"kind": "malformed", "when": "after"}, CellcastSendOutcomeUnknownError, 200),
+        ({"kind": "drop"}, CellcastSendConnectionLostError, None),
+    ],
+    ids=["502", "500", "504-html", "malformed", "drop"],
+)
+def test_an_accepted_send_with_a_lost_answer_fails_without_retries_after_one_request(
+    cellcast_emulator, emulated, fault: dict[str, Any], error_class: type[Exception], status_code: int | None
+) -> None:
+    cellcast_emulator.inject_fault(path=SEND_PATH, method="POST", **fault)
+    with pytest.raises(error_class) as raised:
+        emulated(max_attempts=5).send_sms("Doors open at 9", [NUMBER])
+    error_ = raised.value
+    assert isinstance(error_, AirflowFailException)  # Airflow never retries it, whatever retries says
+    assert error_.status_code == status_code
+    assert "may have been queued" in str(error_) and "not sent twice" in str(error_)
+    assert len(sends(cellcast_emulator)) == 1  # the client did not repeat it either
+    assert len(cellcast_emulator.messages()) == 1  # and the emulator did queue it: the outcome was unknown
+
+
+def test_a_dropped_answer_is_a_connection_error_caused_by_the_original(cellcast_emulator, emulated) -> None:
+    cellcast_emulator.inject_fault("drop", path=SEND_PATH)
+    with pytest.raises(CellcastSendConnectionLostError) as raised:
+        emulated().send_sms("hello", [NUMBER])
+    error_ = raised.value
+    assert isinstance(error_, CellcastConnectionError) and error_.request_sent is True
+    assert isinstance(error_.__cause__, CellcastConnectionError)
+    assert not isinstance(error_.__cause__, AirflowFailException)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"),
+    [
+        ({"kind": "status", "status": 429, "retry_after": 1}, CellcastRateLimitError),
+        ({"kind": "app_status_false", "message": "Insufficient balance"}, CellcastUnsuccessfulError),
+    ],
+    ids=["429", "status-false"],
+)
+def test_refusals_where_nothing_was_queued_keep_their_type_and_stay_retryable(
+    cellcast_emulator, emulated, fault: dict[str, Any], error_class: type[Exception]
+) -> None:
+    cellcast_emulator.inject_fault(path=SEND_PATH, count=None, **fault)
+    with pytest.raises(error_class) as raised:
+        emulated(max_attempts=1).send_sms("hello", [NUMBER])
+    assert type(raised.value) is error_class
+    assert not isinstance(raised.value, AirflowFailException)
+    assert cellcast_emulator.messages() == []
+
+
+def test_recovery_by_reference_against_the_emulator(cellcast_emulator, emulated) -> None:
+    cellcast_emulator.inject_fault("status", status=502, path=SEND_PATH, when="after")
+    client = emulated()
+    with pytest.raises(CellcastSendRecoverableError) as raised:
+        client.send_sms("hi", [NUMBER], custom_string="airflow/d/t/run-1", recover_by_reference=True)
+    assert raised.value.reference == "airflow/d/t/run-1"
+    adopted = client.send_sms(
+        "hi", [NUMBER], custom_string="airflow/d/t/run-1", recover_by_reference=True, adopt_existing=True
+    )
+    assert adopted["adopted"] is True and adopted["reference"] == "airflow/d/t/run-1"
+    assert adopted["message_ids"] == [message["_id"] for message in cellcast_emulator.messages()]
+    assert len(sends(cellcast_emulator)) == 1  # adopted, not sent again
+
+
+def test_adopt_existing_sends_when_nothing_carries_the_reference(cellcast_emulator, emulated) -> None:
+    result = emulated().send_sms(
+        "hi", [NUMBER], custom_string="airflow/d/t/run-2", recover_by_reference=True, adopt_existing=True
+    )
+    assert result["adopted"] is False and len(result["message_ids"]) == 1
+    assert len(sends(cellcast_emulator)) == 1
+
+
+def test_an_invalid_response_error_is_what_an_unreadable_answer_raises(scripted) -> None:
+    rig = scripted((200, b"[]"))
+    with pytest.raises(CellcastSendOutcomeUnknownError) as raised:
+        rig.client.send_sms("hi", [NUMBER])
+    assert isinstance(raised.value.__cause__, CellcastInvalidResponseError)
