@@ -174,3 +174,40 @@ with DAG(
         retry_delay=timedelta(0),
         hook_params={"backoff_seconds": 0.05},
     )
+
+
+with DAG(
+    dag_id="cellcast_test_campaign_chain",
+    schedule=None,
+    catchup=False,
+    params={"contacts": ["+61400000001"]},
+):
+    # A campaign's whole chain: send, watch by the send's output (its send_result names the
+    # reference: rounds go by the page), cancel by the same output, and read every ID's outcome
+    # downstream. Run under the object-storage XCom backend, the large XComs land in object
+    # storage and the chain reads them back the same way.
+    send = CellcastSendSmsOperator(
+        task_id="send",
+        message="Campaign chained through XCom",
+        contacts="{{ params.contacts }}",
+        schedule_at=timedelta(hours=24),
+    )
+    watch = CellcastMessageStatusSensor(
+        task_id="watch",
+        message_id=send.output,
+        target_status="scheduled",
+        mode="poke",
+        poll_interval=0.2,
+        timeout=60,
+    )
+    cancel = CellcastCancelCampaignOperator(task_id="cancel", message_id=send.output)
+
+    @task
+    def count_outcomes(ti=None) -> dict:
+        results = ti.xcom_pull(task_ids="cancel", key="results")
+        outcomes: dict[str, int] = {}
+        for entry in results:
+            outcomes[entry["outcome"]] = outcomes.get(entry["outcome"], 0) + 1
+        return outcomes
+
+    watch >> cancel >> count_outcomes()
