@@ -83,13 +83,15 @@ def emulator_process(env: dict[str, str]) -> Iterator[Emulator]:
         yield Emulator(url=client.base_url, token=str(client.token), client=client)
 
 
-def schedule_ids(emulator: Emulator, count: int, *, first_number: int = 0) -> list[str]:
+def schedule_ids(
+    emulator: Emulator, count: int, *, first_number: int = 0, custom_string: str | None = None
+) -> list[str]:
     """Schedule ``count`` SMS (an hour ahead) through the public send endpoint; return their IDs."""
     ids: list[str] = []
     while len(ids) < count:
         batch = min(1000, count - len(ids))
         numbers = [f"+614{first_number + len(ids) + i:08d}" for i in range(batch)]
-        ids.extend(emulator.client.schedule_campaign(contacts=numbers))
+        ids.extend(emulator.client.schedule_campaign(contacts=numbers, custom_string=custom_string))
     if len(ids) != count or len(set(ids)) != count:
         raise RuntimeError(f"the emulator scheduled {len(ids)} messages ({len(set(ids))} distinct), not {count}")
     return ids
