@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_cellcast.exceptions import CellcastError
@@ -88,13 +88,14 @@ class RequestPacer:
 class AsyncRequestPacer:
     """A :class:`RequestPacer` for the async driver: the same slots, waited for with ``asyncio.sleep``."""
 
-    def __init__(self, pacer: RequestPacer) -> None:
+    def __init__(self, pacer: RequestPacer, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.pacer = pacer
+        self._sleep = sleep
 
     async def acquire(self) -> None:
         delay = self.pacer.reserve()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     async def pause(self, seconds: float) -> None:
         self.pacer.pause(seconds)
@@ -138,11 +139,18 @@ def account_key(base_url: str, token: str) -> str:
     return KEY_PREFIX + digest[:32]
 
 
-def build_async_pacer(settings: CellcastSettings, *, base_url: str, token: str, log: Any = None) -> AsyncPacer:
+def build_async_pacer(
+    settings: CellcastSettings,
+    *,
+    base_url: str,
+    token: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    log: Any = None,
+) -> AsyncPacer:
     """:func:`build_pacer` for the async driver: the same choice, the same Redis key."""
     redis_conn_id = settings.rate_limit_redis_conn_id
     if not redis_conn_id or not settings.requests_per_second:
-        return AsyncRequestPacer(RequestPacer(settings.requests_per_second))
+        return AsyncRequestPacer(RequestPacer(settings.requests_per_second), sleep=sleep)
     from airflow_provider_cellcast.shared_ratelimit import AsyncSharedRequestPacer, connect_redis_async
 
     return AsyncSharedRequestPacer(
@@ -151,6 +159,7 @@ def build_async_pacer(settings: CellcastSettings, *, base_url: str, token: str, 
         key=account_key(base_url, token),
         redis_conn_id=redis_conn_id,
         fallback_local=settings.rate_limit_redis_fallback == "local",
+        sleep=sleep,
         log=log,
     )
 

@@ -10,11 +10,12 @@ connection sets ``rate_limit_redis_conn_id`` (needs ``airflow-provider-cellcast[
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from airflow_provider_cellcast.exceptions import CellcastConfigurationError, CellcastError
@@ -257,6 +258,7 @@ class AsyncSharedRequestPacer(_SharedPace):
         fallback_local: bool = False,
         headroom: float = DEFAULT_HEADROOM,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         log: Any = None,
     ) -> None:
         super().__init__(
@@ -269,6 +271,7 @@ class AsyncSharedRequestPacer(_SharedPace):
             log=log,
         )
         self._connect = connect
+        self._async_sleep = sleep
         self._lock: asyncio.Lock | None = None
 
     async def _ready(self) -> bool:
@@ -293,9 +296,12 @@ class AsyncSharedRequestPacer(_SharedPace):
                     while True:
                         kind, value = steps.send(answer)
                         if kind == "call":
-                            answer = await value()
+                            # The bucket answers some questions at once, others from Redis.
+                            answer = value()
+                            if inspect.isawaitable(answer):
+                                answer = await answer
                         else:
-                            await asyncio.sleep(value)
+                            await self._async_sleep(value)
                             answer = None
                 except StopIteration:
                     return
@@ -306,12 +312,12 @@ class AsyncSharedRequestPacer(_SharedPace):
         assert self._local is not None
         delay = self._local.reserve()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._async_sleep(delay)
 
     async def pause(self, seconds: float) -> None:
         if await self._ready():
             try:
-                await self._pause_call(seconds)()
+                await self._pause_call(seconds)()  # a redis.asyncio pipeline: always awaitable
                 return
             except Exception as error:
                 self._unavailable(error)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from airflow_provider_cellcast.client.plan import Map, Pace, PauseAccount, Plan, Transmit, Wait
@@ -140,11 +140,17 @@ class AiohttpTransport:
 
 
 class AsyncRunner:
-    """Carries out plans on the running event loop; a :class:`~.plan.Map` runs as tasks."""
+    """Carries out plans on the running event loop; a :class:`~.plan.Map` runs as tasks.
 
-    def __init__(self, transport: AsyncTransport, pacer: AsyncPacer) -> None:
+    :param sleep: how waits happen (default ``asyncio.sleep``; tests pass a recorder).
+    """
+
+    def __init__(
+        self, transport: AsyncTransport, pacer: AsyncPacer, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
         self.transport = transport
         self.pacer = pacer
+        self.sleep = sleep
 
     async def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its end and return its value (or raise what it raised)."""
@@ -169,7 +175,7 @@ class AsyncRunner:
         if isinstance(effect, Pace):
             await self.pacer.acquire()
         elif isinstance(effect, Wait):
-            await asyncio.sleep(effect.seconds)
+            await self.sleep(effect.seconds)
         elif isinstance(effect, PauseAccount):
             await self.pacer.pause(effect.seconds)
         elif isinstance(effect, Map):

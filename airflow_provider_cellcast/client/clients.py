@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -296,7 +296,7 @@ class AsyncCellcastClient:
                 report = await client.get_message("675161d8a000000000000000")
                 print(report["status"])
 
-    Parameters as for :class:`CellcastClient`, with an async ``transport`` and ``pacer``.
+    Parameters as for :class:`CellcastClient`, with an async ``transport``, ``pacer`` and ``sleep``.
     """
 
     def __init__(
@@ -307,18 +307,22 @@ class AsyncCellcastClient:
         settings: CellcastSettings | None = None,
         transport: AsyncTransport | None = None,
         pacer: AsyncPacer | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         name: str = "the Cellcast client",
         log: Any = None,
     ) -> None:
+        import asyncio
+
         from airflow_provider_cellcast.client.aio import AiohttpTransport, AsyncRunner
 
         self.context = _context(token, base_url, settings, name, log)
         ctx = self.context
+        wait = sleep or asyncio.sleep
         self.transport: AsyncTransport = transport or AiohttpTransport(ctx.settings)
         self.pacer: AsyncPacer = pacer or build_async_pacer(
-            ctx.settings, base_url=ctx.base_url, token=ctx.token, log=ctx.log
+            ctx.settings, base_url=ctx.base_url, token=ctx.token, sleep=wait, log=ctx.log
         )
-        self._runner = AsyncRunner(self.transport, self.pacer)
+        self._runner = AsyncRunner(self.transport, self.pacer, sleep=wait)
 
     @property
     def settings(self) -> CellcastSettings:

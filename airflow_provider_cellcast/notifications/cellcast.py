@@ -49,11 +49,11 @@ class CellcastNotifier(BaseNotifier):
     :param message: the SMS text (templated).
     :param contacts: phone numbers: a list, a comma-separated string or a rendered list (templated).
     :param sender: sender ID or number (templated); Cellcast's shared number when empty.
-    :param cellcast_conn_id: the Airflow connection of type ``cellcast``.
+    :param cellcast_conn_id: the Airflow connection of type ``cellcast`` (templated).
     :param hook_params: overrides of the connection's client settings, e.g. ``{"timeout": 10}``.
     """
 
-    template_fields: Sequence[str] = ("message", "contacts", "sender")
+    template_fields: Sequence[str] = ("message", "contacts", "sender", "cellcast_conn_id")
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ sleep that moves it make the spacing exact and the tests instant; Redis holds th
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -22,14 +23,20 @@ from redis_server import free_port, redis_server, redis_url, running_redis  # no
 from airflow_provider_cellcast.exceptions import CellcastConfigurationError  # noqa: E402
 from airflow_provider_cellcast.ratelimit import (  # noqa: E402
     KEY_PREFIX,
+    AsyncRequestPacer,
     CellcastSharedRateLimitError,
     RequestPacer,
-    SharedRequestPacer,
     account_key,
+    build_async_pacer,
     build_pacer,
-    connect_redis,
 )
 from airflow_provider_cellcast.settings import CellcastSettings  # noqa: E402
+from airflow_provider_cellcast.shared_ratelimit import (  # noqa: E402
+    AsyncSharedRequestPacer,
+    SharedRequestPacer,
+    connect_redis,
+    connect_redis_async,
+)
 
 TOKEN = "secret-token-of-the-account-1234"
 BASE_URL = "https://api.cellcast.com"
@@ -267,3 +274,100 @@ def test_hook_sends_nothing_when_redis_is_unreachable(cellcast_emulator, monkeyp
     assert all("cellcast_redis" in (outcome.result["error"] or "") for outcome in outcomes)
     assert all(cellcast_emulator.message(message_id)["status"] == "scheduled" for message_id in ids)
     assert [entry for entry in cellcast_emulator.requests_log() if entry["path"].startswith("/api/")] == []
+
+
+# -- the async twin: the same key, the same steps, redis.asyncio ----------------------------------------------
+
+
+def async_shared(rate: float, time: FakeTime, **kwargs) -> AsyncSharedRequestPacer:
+    """An async pacer with its own ``redis.asyncio`` client, reading the same Airflow connection."""
+
+    async def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    return AsyncSharedRequestPacer(
+        rate,
+        connect=lambda: connect_redis_async("cellcast_redis"),
+        key=kwargs.pop("key", None) or account_key(BASE_URL, TOKEN),
+        redis_conn_id="cellcast_redis",
+        clock=time.clock,
+        sleep=sleep,
+        **kwargs,
+    )
+
+
+def test_a_sync_and_an_async_pacer_share_one_even_pace(redis_url):  # noqa: F811
+    time = FakeTime()
+    sync_pacer, async_pacer = shared(40, time), async_shared(40, time)
+
+    async def alternate() -> list[float]:
+        sent_at = []
+        for turn in range(100):
+            if turn % 2:
+                sync_pacer.acquire()
+            else:
+                await async_pacer.acquire()
+            sent_at.append(time.now)
+        await async_pacer.close()
+        return sent_at
+
+    sent_at = asyncio.run(alternate())
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert min(gaps) >= 1 / 36 - 1e-9 and max(gaps) <= 1 / 36 + 0.0015
+
+
+def test_a_429_seen_by_the_async_pacer_pauses_the_sync_one(redis_url):  # noqa: F811
+    time = FakeTime()
+    sync_pacer, async_pacer = shared(40, time), async_shared(40, time)
+
+    async def pause() -> None:
+        await async_pacer.acquire()
+        await async_pacer.pause(5)
+        await async_pacer.close()
+
+    asyncio.run(pause())
+    started = time.now
+    sync_pacer.acquire()
+    assert 5 - 1e-9 <= time.now - started < 5 + 0.01
+
+
+def test_the_async_pacer_falls_back_to_local_pacing_when_redis_is_unreachable(monkeypatch, caplog):
+    monkeypatch.setenv("AIRFLOW_CONN_CELLCAST_REDIS", json.dumps({"conn_type": "redis", "port": free_port()}))
+    time = FakeTime()
+    fallback = async_shared(40, time, fallback_local=True)
+    failing = async_shared(40, time)
+
+    async def acquire_both() -> None:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):
+                await fallback.acquire()
+        with pytest.raises(CellcastSharedRateLimitError, match="cellcast_redis"):
+            await failing.acquire()
+
+    asyncio.run(acquire_both())
+    assert "pacing within this task only" in caplog.text
+    assert isinstance(fallback._local, RequestPacer)
+
+
+def test_the_async_redis_client_reads_the_airflow_connection(redis_url):  # noqa: F811
+    async def ping() -> bool:
+        client = await connect_redis_async("cellcast_redis")
+        try:
+            return bool(await client.ping())
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(ping()) is True
+
+
+def test_an_undefined_redis_connection_is_a_configuration_error_in_async_code_too(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_REDIS", raising=False)
+    with pytest.raises(CellcastConfigurationError, match=r"'no_such_redis'.*not defined"):
+        asyncio.run(connect_redis_async("no_such_redis"))
+
+
+def test_build_async_pacer_chooses_by_settings():
+    local = build_async_pacer(CellcastSettings(), base_url=BASE_URL, token=TOKEN)
+    assert isinstance(local, AsyncRequestPacer)
+    chosen = build_async_pacer(CellcastSettings(rate_limit_redis_conn_id="r"), base_url=BASE_URL, token=TOKEN)
+    assert isinstance(chosen, AsyncSharedRequestPacer) and chosen.key == account_key(BASE_URL, TOKEN)
