@@ -68,9 +68,13 @@ myst_heading_anchors = 3
 
 # -- autodoc -------------------------------------------------------------------------------------
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
-autodoc_class_signature = "separated"
+# Types next to each documented parameter (merged with its :param: text); the signature keeps the
+# names and defaults.
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented"
 autodoc_preserve_defaults = True
+# Only our own docstrings: a method without one (execute, poke...) is not shown with Airflow's text.
+autodoc_inherit_docstrings = False
 autodoc_default_options = {"show-inheritance": True}
 
 # Names that cannot be resolved and are not errors, and only those:
