@@ -1,5 +1,6 @@
 """Airflow on CeleryExecutor on this machine: two campaigns cancelled at once through the shared limiter.
 
+``bash benchmarks/run celery_two_campaigns`` or, once ``.venv`` exists,
 ``.venv/bin/python -m benchmarks.celery_two_campaigns`` (about 3-5 minutes; the first run also
 creates ``.venv-celery``). Airflow with Celery needs a metadata database other than SQLite, so it
 runs:
@@ -7,7 +8,7 @@ runs:
 - ``.venv-celery``: apache-airflow 3.3.2, apache-airflow-providers-celery, psycopg2-binary, asyncpg (Airflow 3.3
   opens an async engine on PostgreSQL too) and this
   package with its ``[redis]`` extra (a separate venv: the celery provider upgrades packages of
-  ``.venv``), created with ``uv`` when missing;
+  ``.venv``), created with uv (``scripts/uv``: from PATH, else installed into ``.venv-tools``) when missing;
 - a throwaway PostgreSQL 15 cluster (Debian's ``postgresql``; ``initdb`` as user ``postgres``),
   a throwaway ``redis-server`` (Celery broker and result backend's neighbour, and the shared rate
   limit), the emulator as its own process (40 requests/s sliding window, 30 ms latency);
@@ -57,16 +58,23 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def find_uv() -> str:
+    """uv's path, from ``scripts/uv``: uv on PATH when recent enough, else installed into ``.venv-tools``."""
+    done = subprocess.run(["bash", str(REPO / "scripts" / "uv"), "--which"], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def ensure_venv() -> Path:
     python = VENV / "bin" / "python"
     stamp = VENV / ".cellcast-celery-ready-2"  # new name when the list below changes
     if not stamp.exists():
         say(f"creating {VENV.name} (apache-airflow 3.3.2 + celery provider + psycopg2) with uv ...")
+        uv = find_uv()
         if not python.exists():
-            subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
+            subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
         subprocess.run(
             [
-                "uv", "pip", "install", "--quiet", "--python", str(python),
+                uv, "pip", "install", "--quiet", "--python", str(python),
                 "apache-airflow==3.3.2", "apache-airflow-providers-celery", "psycopg2-binary", "asyncpg",
                 "-e", f"{REPO}[redis]",
             ],
@@ -144,6 +152,7 @@ def airflow(bin_dir: Path, env: dict[str, str], *args: str, timeout: float = 300
 
 
 def main() -> int:
+    subprocess.run(["bash", str(REPO / "scripts" / "install-redis")], check=True)  # broker and shared limit
     bin_dir = ensure_venv()
     workdir = Path(tempfile.mkdtemp(prefix="cellcast-celery-"))
     logs = Path(tempfile.mkdtemp(prefix="cellcast-celery-logs-"))  # kept: every process's output
