@@ -81,7 +81,7 @@ autodoc_default_options = {"show-inheritance": True}
 # - the provider's internal modules (rules, envelopes, pacing, progress, the client beneath the hook):
 #   their types appear in signatures, their pages are not part of the user documentation;
 # - external names in signatures, base classes and docstrings: no intersphinx (no internet).
-_INTERNAL = r"(envelope|statuses|progress|validation|texts|ratelimit|client|_compat)"
+_INTERNAL = r"(envelope|statuses|progress|validation|texts|ratelimit|shared_ratelimit|contacts|client|_compat)"
 nitpick_ignore_regex = [
     (r"py:.*", rf"airflow_provider_cellcast\.{_INTERNAL}(\..*)?"),
     (r"py:.*", r"(airflow|requests|urllib3|tenacity|pendulum|redis|pyrate_limiter|fastapi|starlette)(\..*)?"),
@@ -93,6 +93,10 @@ nitpick_ignore_regex = [
     (r"py:(class|exc|obj)", r"(BaseHook|HttpHook|BaseNotifier|BaseTrigger|TriggerEvent|PokeReturnValue)"),
     (r"py:(class|exc|obj)", r"(ValueError|TypeError|Exception|RuntimeError|KeyError|str|int|float|bool|dict)"),
     (r"py:(class|exc|obj)", r"(list|tuple|set|frozenset|bytes|None|object|type)"),
+    # The client's own protocols and results, named by their short names in its signatures.
+    (r"py:.*", r"(transport\.)?(Transport|RequestsTransport|AsyncTransport|Pacer|AsyncPacer|Plan|T)"),
+    (r"py:.*", r"(CancelAttempt|CancelResult|CancelOutcomes|SendResult|Outcome|StatusCheck|StatusRules)"),
+    (r"py:.*", r"(Envelope|ApiRequest|HttpRequest|HttpResponse|ProgressStore|InvalidContact|CellcastSettings)"),
 ]
 
 # -- HTML ----------------------------------------------------------------------------------------
