@@ -132,7 +132,7 @@ def test_cancel_campaign_dag_keeps_its_trigger_form_and_operator(dagbag: Any) ->
 
     task = restored.get_task("cancel_campaign")
     assert task.task_type == "CellcastCancelCampaignOperator"
-    assert tuple(task.template_fields) == ("message_id", "custom_string", "message_type")
+    assert tuple(task.template_fields) == ("message_id", "custom_string", "message_type", "cellcast_conn_id")
     assert task.template_fields_renderers == {"message_id": "py"}
     assert (task.message_id, task.custom_string, task.message_type) == (
         "{{ params.message_id or '' }}",
