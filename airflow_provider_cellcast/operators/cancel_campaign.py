@@ -144,14 +144,24 @@ class CellcastCancelCampaignOperator(BaseOperator):
             self.hook.close()
         context["ti"].xcom_push(key="results", value=list(outcomes.results()))
         counts = outcomes.counts()
-        self.log.info(
-            "Cellcast cancel of %d %s message(s): %d cancelled, %d already cancelled, %d failed",
-            len(outcomes),
-            message_type,
-            counts["cancelled"],
-            counts["already_cancelled"],
-            counts["failed"],
-        )
+        if len(outcomes) == 1:
+            result = outcomes[0].result
+            self.log.info(
+                "Cellcast cancel of %s message %s: %s (Cellcast: %s)",
+                message_type,
+                result["message_id"],
+                result["outcome"],
+                result["message"] or "-",
+            )
+        else:
+            self.log.info(
+                "Cellcast cancel of %d %s message(s): %d cancelled, %d already cancelled, %d failed",
+                len(outcomes),
+                message_type,
+                counts["cancelled"],
+                counts["already_cancelled"],
+                counts["failed"],
+            )
         failures = outcomes.failures()
         if failures:
             _log_failures(self.log, failures)

@@ -18,6 +18,7 @@ Screenshots for the README are saved to docs/screenshots/ (see ``screenshots`` i
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -265,8 +266,7 @@ def test_trigger_form_cancels_a_scheduled_message(
     page.goto(f"/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{TASK_ID}")
     expect(page.get_by_role("heading", name=TASK_ID, exact=True)).to_be_visible()
     expect(page.get_by_text("CellcastCancelCampaignOperator").first).to_be_visible()
-    expect(page.get_by_text(f"{message_id}: cancelled (Cellcast:")).to_be_visible()
-    expect(page.get_by_text("All 1 message(s) are cancelled")).to_be_visible()
+    expect(page.get_by_text(f"Cellcast cancel of sms message {message_id}: cancelled (Cellcast:")).to_be_visible()
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
     page.mouse.move(0, 0)
     page.screenshot(path=str(screenshots / "run-success.png"), animations="disabled")
@@ -275,19 +275,25 @@ def test_trigger_form_cancels_a_scheduled_message(
     # Rendered templates: the ID and the type, nothing else (the token is never a template field).
     page.get_by_role("link", name="Rendered Templates").click()
     rows = page.get_by_role("row")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(4)  # message_id, custom_string, message_type, cellcast_conn_id
     expect(rows.filter(has_text="message_id")).to_contain_text(message_id)
+    expect(rows.filter(has_text="cellcast_conn_id")).to_contain_text("cellcast_default")
     expect(rows.filter(has_text="message_type")).to_contain_text("sms")
     assert emulator.token not in page.content()
 
     instance = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{TASK_ID}")
-    assert instance["rendered_fields"] == {"message_id": message_id, "custom_string": "", "message_type": "sms"}
+    assert instance["rendered_fields"] == {
+        "message_id": message_id,
+        "custom_string": "",
+        "message_type": "sms",
+        "cellcast_conn_id": "cellcast_default",
+    }
     assert emulator.token not in _task_log(airflow, run_id)
 
     # The operator's own colours reach the API server (the 3.3 UI itself draws nodes by state).
     task = airflow.api("GET", f"/dags/{DAG_ID}/tasks/{TASK_ID}")
     assert (task["ui_color"], task["ui_fgcolor"]) == ("#FFE3C2", "#3D2200")
-    assert task["template_fields"] == ["message_id", "custom_string", "message_type"]
+    assert task["template_fields"] == ["message_id", "custom_string", "message_type", "cellcast_conn_id"]
 
 
 def test_trigger_form_cancels_three_ids_pasted_one_per_line(
@@ -311,15 +317,20 @@ def test_trigger_form_cancels_three_ids_pasted_one_per_line(
     assert run["conf"]["message_id"] == "\n".join(ids)
     assert {emulator.client.message(message_id)["status"] for message_id in ids} == {"canceled"}
     log = _task_log(airflow, run["dag_run_id"])
-    assert "All 3 message(s) are cancelled" in log
-    for message_id in ids:
-        assert f"{message_id}: cancelled" in log
+    assert "Cellcast cancel of 3 sms message(s): 3 cancelled, 0 already cancelled, 0 failed" in log
+    # One line per ID is at DEBUG; every ID's outcome is in the XCom 'results', as the API shows it.
+    entry = airflow.api(
+        "GET",
+        f"/dags/{DAG_ID}/dagRuns/{quote(run['dag_run_id'], safe='')}/taskInstances/{TASK_ID}/xcomEntries/results",
+    )
+    results = entry["value"] if isinstance(entry["value"], list) else json.loads(entry["value"])
+    assert [(result["message_id"], result["outcome"]) for result in results] == [(mid, "cancelled") for mid in ids]
 
 
 def test_trigger_form_cancels_a_campaign_by_its_reference(
     page: Page, airflow: Airflow, emulator: Emulator, screenshots: Any
 ) -> None:
-    reference = "airflow/newsletter/send/manual__2026-12-01T09:00:00+00:00"
+    reference = "af-newsletter-send-3f9c2a7b1e4d6c80"  # as the send operator derives one
     campaign = emulator.client.schedule_campaign(
         contacts=[f"+614000002{index:02d}" for index in range(5)], custom_string=reference
     )
@@ -342,4 +353,4 @@ def test_trigger_form_cancels_a_campaign_by_its_reference(
     assert emulator.client.message(other[0])["status"] == "scheduled"
     log = _task_log(airflow, run["dag_run_id"])
     assert f"Found 5 scheduled sms message(s) with reference {reference!r}" in log
-    assert "All 5 message(s) are cancelled" in log
+    assert "Cellcast cancel of 5 sms message(s): 5 cancelled, 0 already cancelled, 0 failed" in log
