@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_cellcast.client import CellcastClient
 from airflow_provider_cellcast.client.plan import Map, Pace, PauseAccount, Plan, Transmit, Wait
@@ -92,6 +93,21 @@ def test_the_deadline_covers_slow_headers(transport: RequestsTransport, local_se
     )
     assert raised.value.request_sent is True
     assert time.monotonic() - started < 2.0
+
+
+def test_a_read_timeout_is_the_deadline_passing(transport: RequestsTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests' read timeout is the deadline too: whichever fires first, the error says the same.
+    def read_timed_out(*args: Any, **kwargs: Any) -> None:
+        raise requests.ReadTimeout("read timed out")
+
+    monkeypatch.setattr(transport.session, "send", read_timed_out)
+    with pytest.raises(CellcastConnectionError) as raised:
+        transport.send(get("https://api.example.test:8443/api/v1/gateway"), deadline=7, what="a send", message_id="m")
+    assert str(raised.value) == (
+        "Cellcast at https://api.example.test:8443 sent no complete answer for a send "
+        "within the attempt deadline of 7 s"
+    )
+    assert raised.value.request_sent is True and isinstance(raised.value.__cause__, requests.ReadTimeout)
 
 
 def test_the_transport_is_usable_after_a_deadline(transport: RequestsTransport, local_server: LocalServer) -> None:
