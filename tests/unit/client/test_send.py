@@ -8,12 +8,14 @@ retries, or, with a reference unique to the send, one whose retry adopts what wa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
+from airflow_provider_cellcast.client import CellcastClient
 from airflow_provider_cellcast.exceptions import (
     CellcastBadRequestError,
     CellcastConnectionError,
@@ -28,6 +30,8 @@ from airflow_provider_cellcast.exceptions import (
     CellcastSendRecoverableError,
     CellcastUnsuccessfulError,
 )
+from airflow_provider_cellcast.settings import CellcastSettings
+from unit.client.conftest import NAME, TOKEN, Rig
 from unit.scripted import (
     CANCEL_PATH,
     REPORT_PATH,
@@ -65,11 +69,8 @@ class ReadBack(ScriptedTransport):
 
 
 @pytest.fixture
-def read_back() -> Any:
+def read_back() -> Callable[..., Rig]:
     """``read_back(*answers, off=timedelta(0), asked=None, **settings)``: a client on a :class:`ReadBack`."""
-    from airflow_provider_cellcast.client import CellcastClient
-    from airflow_provider_cellcast.settings import CellcastSettings
-    from unit.client.conftest import NAME, TOKEN, Rig
 
     def make(*answers: Any, off: timedelta = timedelta(0), asked: str | None = None, **settings: Any) -> Rig:
         transport = ReadBack(*answers, off=off, asked=asked)
@@ -84,9 +85,9 @@ def read_back() -> Any:
 
 
 def today() -> set[str]:
-    """Today's UTC day (and tomorrow's, should a test straddle midnight)."""
+    """Today's UTC day (and yesterday's, should the send have been just before midnight)."""
     now = datetime.now(timezone.utc)
-    return {now.date().isoformat(), (now + timedelta(minutes=1)).date().isoformat()}
+    return {(now - timedelta(minutes=1)).date().isoformat(), now.date().isoformat()}
 
 
 def refused_connection() -> CellcastConnectionError:
