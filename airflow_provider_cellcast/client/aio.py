@@ -117,12 +117,11 @@ class AiohttpTransport:
             raise
         except asyncio.TimeoutError as error:
             # A connect timeout (aiohttp 3.10+) sent nothing, as requests' ConnectTimeout in the sync driver.
-            if isinstance(error, getattr(aiohttp, "ConnectionTimeoutError", ())):
-                raise CellcastConnectionError(
-                    f"Cellcast could not be reached for {what}", request_sent=False, message_id=message_id
-                ) from error
-            expired = True
             cause: BaseException = error
+            if isinstance(error, getattr(aiohttp, "ConnectionTimeoutError", ())):
+                never_sent = True
+            else:
+                expired = True
         except aiohttp.ClientConnectorError as error:
             cause, never_sent = error, True
         except (aiohttp.ClientError, OSError) as error:

@@ -26,11 +26,22 @@ class FakeTI:
         try_number: int = 1,
     ) -> None:
         self.xcoms: dict[str, Any] = {}
+        #: Every key pushed, in order (a key pushed twice appears twice).
+        self.pushed: list[str] = []
+        #: What ``xcom_pull`` answers: ``{(task_id, key): value}`` (other tasks' XComs).
+        self.upstream: dict[tuple[str, str], Any] = {}
+        #: Every ``xcom_pull`` asked for, as ``(task_ids, key)``.
+        self.pulled: list[tuple[Any, str]] = []
         self.dag_id, self.task_id, self.run_id = dag_id, task_id, run_id
         self.map_index, self.try_number = map_index, try_number
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
+        self.pushed.append(key)
+
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value") -> Any:
+        self.pulled.append((task_ids, key))
+        return self.upstream.get((task_ids, key))
 
     def get_first_reschedule_date(self, context: Any) -> None:
         return None

@@ -10,7 +10,13 @@ from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_401, DOCUMENTED_
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cellcast.envelope import MAX_JSON_DEPTH, decode_json, parse_response, parse_retry_after
+from airflow_provider_cellcast.envelope import (
+    MAX_JSON_DEPTH,
+    decode_json,
+    parse_response,
+    parse_retry_after,
+    says_not_found,
+)
 from airflow_provider_cellcast.exceptions import (
     CellcastAuthenticationError,
     CellcastBadRequestError,
@@ -280,3 +286,27 @@ def test_any_envelope_shaped_answer_gives_envelope_or_typed_error(status, docume
         assert "internals-" not in str(error) or "internals-" in json.dumps(document.get("message"))
     else:
         assert envelope.kind in ("app", "meta")
+
+
+@pytest.mark.parametrize(
+    ("message", "not_found"),
+    [
+        ("Message not found", True),
+        ("message NOT FOUND", True),
+        ("Job not found or already processed", True),  # the cancel's refusal of a job it does not know
+        ("internal server error", False),  # live: a CastError of a malformed lookup, not the ID's absence
+        ("Cast to ObjectId failed", False),
+        ("notfound", False),
+        ("", False),
+    ],
+)
+def test_says_not_found_reads_which_kind_of_refusal_a_status_false_is(message: str, not_found: bool) -> None:
+    with pytest.raises(CellcastUnsuccessfulError) as caught:
+        parse_response(200, body({"status": False, "message": message, "data": {}}))
+    assert caught.value.api_message == (message or None)  # an empty message is no message
+    assert says_not_found(caught.value) is not_found
+
+
+def test_says_not_found_without_a_message() -> None:
+    assert says_not_found(CellcastUnsuccessfulError("refused")) is False
+    assert says_not_found(CellcastUnsuccessfulError("refused", api_message="Message not found")) is True

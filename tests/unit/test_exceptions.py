@@ -21,6 +21,8 @@ from airflow_provider_cellcast.exceptions import (
     CellcastRateLimitError,
     CellcastRedirectError,
     CellcastReferenceNotFoundError,
+    CellcastScheduleMismatchError,
+    CellcastScheduleUnverifiedError,
     CellcastSendConnectionLostError,
     CellcastSendOutcomeUnknownError,
     CellcastSendRecoverableError,
@@ -39,6 +41,8 @@ NEVER_RETRIED = {
     CellcastSendOutcomeUnknownError,
     CellcastSendConnectionLostError,
     CellcastPartialSendError,
+    # What was queued for the wrong time was cancelled: a retry would schedule it wrong again.
+    CellcastScheduleMismatchError,
 }
 
 
@@ -56,6 +60,8 @@ def test_which_errors_airflow_never_retries() -> None:
     assert not issubclass(CellcastSendRecoverableError, AirflowFailException)
     assert not issubclass(CellcastMessageNotFoundError, AirflowFailException)
     assert not issubclass(CellcastBatchError, AirflowFailException)
+    # A retry adopts the queued messages by their reference and reads their time back again.
+    assert not issubclass(CellcastScheduleUnverifiedError, AirflowFailException)
 
 
 def test_common_fields() -> None:
@@ -85,8 +91,8 @@ def test_send_errors_say_the_request_was_sent() -> None:
     lost = CellcastSendConnectionLostError("x", request_sent=True)
     assert isinstance(lost, CellcastConnectionError) and isinstance(lost, CellcastSendOutcomeUnknownError)
     assert lost.request_sent is True and CellcastSendOutcomeUnknownError("x").request_sent is True
-    recoverable = CellcastSendRecoverableError("x", reference="airflow/d/t/r", status_code=502)
-    assert recoverable.request_sent is True and recoverable.reference == "airflow/d/t/r"
+    recoverable = CellcastSendRecoverableError("x", reference="af-d-t-0123456789abcdef", status_code=502)
+    assert recoverable.request_sent is True and recoverable.reference == "af-d-t-0123456789abcdef"
 
 
 def test_partial_send_keeps_a_copy_of_what_was_queued() -> None:
@@ -107,3 +113,20 @@ def test_input_batch_and_lookup_errors_carry_their_details() -> None:
     assert (sent.message_status, sent.sent_at) == ("delivered", "2026-11-27T01:00:00Z")
     assert isinstance(sent, CellcastUnsuccessfulError)
     assert CellcastReferenceNotFoundError("none", reference="camp").reference == "camp"
+
+
+def test_a_schedule_mismatch_carries_both_times_and_what_was_cancelled() -> None:
+    error = CellcastScheduleMismatchError(
+        "off",
+        requested="2030-01-02T03:04:00.000Z",
+        understood="2030-01-01T17:04:00.000Z",
+        cancelled=["a" * 24],
+        not_cancelled=["b" * 24],
+        status_code=200,
+    )
+    assert (error.requested, error.understood, error.cancelled, error.not_cancelled) == (
+        "2030-01-02T03:04:00.000Z", "2030-01-01T17:04:00.000Z", ["a" * 24], ["b" * 24],
+    )  # fmt: skip
+    assert (str(error), error.status_code) == ("off", 200)
+    unverified = CellcastScheduleUnverifiedError("unread", status_code=503, api_message="busy")
+    assert (str(unverified), unverified.status_code, unverified.api_message) == ("unread", 503, "busy")

@@ -39,6 +39,32 @@ def test_settled_ids_round_trip_through_a_json_record() -> None:
     assert again.settled() == {IDS[0]: "cancelled", IDS[9]: "already_cancelled", IDS[19]: "cancelled"}
 
 
+def test_ids_are_marked_by_their_position() -> None:
+    progress = CancelProgress(IDS, "sms")
+    progress.mark_index(0, "cancelled")
+    progress.mark_index(9, "already_cancelled")
+    progress.mark_index(19, "cancelled")
+    progress.mark_index(5, "failed")  # not settled: tried again
+    progress.mark_index(7, "cancelled")
+    assert progress.settled_indexes() == {0: "cancelled", 7: "cancelled", 19: "cancelled", 9: "already_cancelled"}
+    assert progress.settled() == {IDS[0]: "cancelled", IDS[7]: "cancelled", IDS[9]: "already_cancelled",
+                                  IDS[19]: "cancelled"}  # fmt: skip
+    by_id = CancelProgress(IDS, "sms")
+    for index, outcome in progress.settled_indexes().items():
+        by_id.mark(IDS[index], outcome)
+    assert by_id.to_record() == progress.to_record()  # the same bitmaps, by position or by ID
+    again = CancelProgress(IDS, "sms")
+    assert again.restore(progress.to_record()) and again.settled_indexes() == progress.settled_indexes()
+
+
+def test_settled_indexes_of_every_bit_of_a_byte() -> None:
+    ids = [f"{i:024x}" for i in range(17)]  # three bytes, the last one partly used
+    progress = CancelProgress(ids, "mms")
+    for index in range(17):
+        progress.mark_index(index, "already_cancelled" if index % 2 else "cancelled")
+    assert progress.settled_indexes() == {i: "already_cancelled" if i % 2 else "cancelled" for i in range(17)}
+
+
 def test_the_record_is_small_bitmaps_and_a_digest() -> None:
     ids = [f"{i:024x}" for i in range(100_000)]
     progress = CancelProgress(ids, "sms")

@@ -9,10 +9,13 @@ from airflow.sdk.exceptions import AirflowFailException
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_cellcast import contacts, validation
 from airflow_provider_cellcast.exceptions import CellcastInputError
 from airflow_provider_cellcast.validation import (
     MAX_DELAY_MS,
+    MAX_REFERENCE_LENGTH,
     PAST_SCHEDULE_GRACE,
+    REFERENCE_PATTERN,
     format_schedule_at,
     mask_phone,
     refuse_schedule_and_delay,
@@ -232,8 +235,51 @@ def test_ids_pasted_as_text():
     assert validate_message_ids(f"{GOOD_ID}\n{other}, {GOOD_ID}") == [GOOD_ID, other]
 
 
-def test_reference():
-    assert validate_reference("  airflow/d/t/r ") == "airflow/d/t/r"
-    for bad in ("", "  ", "two\nlines", None, 5):
-        with pytest.raises(CellcastInputError, match="custom_string must be one line"):
-            validate_reference(bad)
+def test_mask_phone_is_re_exported_from_contacts():
+    assert validation.mask_phone is contacts.mask_phone
+    assert mask_phone("+61412345678") == "+********678"
+
+
+def test_a_reference_is_letters_digits_and_dashes():
+    assert validate_reference("  spring-Sale-2026 ") == "spring-Sale-2026"
+    assert validate_reference("0") == "0" and validate_reference("-a-") == "-a-"
+    assert REFERENCE_PATTERN == r"^[A-Za-z0-9-]+$"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("airflow/d/t/r", "'/'"),  # the old default reference
+        ("spring sale/2026", "' ' '/'"),
+        ("two\nlines", "'\\n'"),
+        ("a_b.c", "'.' '_'"),
+        ("café", "'é'"),
+        ("\uff11\uff12", "'\uff11' '\uff12'"),  # full-width digits: digits to str.isdigit, not to Cellcast
+    ],
+)
+def test_a_reference_with_other_characters_is_refused_naming_them(value, shown):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_reference(value, "ref")
+    assert str(caught.value) == (
+        f"ref {value!r} has characters Cellcast does not keep in a customString ({shown}): "
+        "use only letters, digits and dashes"
+    )
+    assert (caught.value.field, caught.value.value) == ("ref", value)
+
+
+def test_a_reference_has_at_most_64_characters():
+    assert MAX_REFERENCE_LENGTH == 64
+    longest = "a" * 63 + "Z"
+    assert validate_reference(f" {longest} ") == longest  # the length counts after stripping
+    with pytest.raises(CellcastInputError) as caught:
+        validate_reference(longest + "-")
+    assert str(caught.value) == "custom_string is 65 characters long: a reference has at most 64"
+
+
+@pytest.mark.parametrize("bad", ["", "  ", None, 5, ["a"]])
+def test_a_reference_must_be_text(bad):
+    with pytest.raises(CellcastInputError) as caught:
+        validate_reference(bad)
+    assert str(caught.value) == (
+        "custom_string must be a campaign reference (Cellcast's customString): letters, digits, dashes"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 from documented import DOCUMENTED_CANCEL_400, DOCUMENTED_CANCEL_SUCCESS
 
-from airflow_provider_cellcast.client import CancelAttempt
+from airflow_provider_cellcast.client import CancelAttempt, CancelOutcomes
 from airflow_provider_cellcast.client.results import SETTLED_EARLIER
 from airflow_provider_cellcast.exceptions import (
     CellcastBadRequestError,
@@ -134,8 +135,9 @@ def test_a_bulk_cancel_accounts_for_every_id_in_order(scripted, caplog: pytest.L
         ok(),
         max_concurrency=1,
     )
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         outcomes = rig.client.cancel_scheduled_messages([*IDS, IDS[0]], "sms")
+    assert isinstance(outcomes, CancelOutcomes) and len(outcomes) == 5
     assert [o.message_id for o in outcomes] == IDS  # once each, in input order
     assert [o.result["outcome"] for o in outcomes] == [
         "cancelled",
@@ -148,7 +150,17 @@ def test_a_bulk_cancel_accounts_for_every_id_in_order(scripted, caplog: pytest.L
     assert all(o.error is None for o in outcomes if o.result["outcome"] != "failed")
     json.dumps([o.result for o in outcomes])  # XCom-serialisable
     assert [sent.json["messageId"] for sent in rig.transport.to(CANCEL_PATH)] == IDS
-    assert "Cellcast cancel progress: 5/5 done, 1 failed" in caplog.text
+    assert outcomes.counts() == {"cancelled": 3, "already_cancelled": 1, "failed": 1}
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Cellcast cancel: ")]
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.getMessage().startswith("Cellcast cancel: "))
+    assert re.fullmatch(r"Cellcast cancel: 5/5 message\(s\) done \(100 %\), 1 failed, 0 left, [\d.]+/s", progress[-1])
+    # One line per ID, at DEBUG only: the outcome, or the error of a failed ID.
+    per_id = {r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and r.getMessage()[:24] in IDS}
+    assert per_id == {
+        f"{IDS[0]}: cancelled", f"{IDS[1]}: already_cancelled", f"{IDS[2]}: {outcomes[2].result['error']}",
+        f"{IDS[3]}: cancelled", f"{IDS[4]}: cancelled",
+    }  # fmt: skip
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG and r.getMessage()[:24] in IDS]
 
 
 def test_a_bulk_cancel_runs_concurrently_and_never_raises_per_id(routed) -> None:

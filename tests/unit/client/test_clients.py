@@ -160,7 +160,8 @@ def test_the_async_client_looks_up_sends_and_verifies() -> None:
     assert sent["message_ids"] == [A] and sent["queued"][0]["contact"].endswith("001")
     assert verified.data == {} and ids == [A]
     assert transport.paths == [f"{REPORT_PATH}/{A}", SEND_PATH, VERIFY_PATH, REPORT_PATH]
-    assert transport.requests[1].json == {"message": "hi", "sender": "ACME", "contacts": ["+61400000001"]}
+    # Contacts normalised to 61XXXXXXXXX before the send, as by the sync client.
+    assert transport.requests[1].json == {"message": "hi", "sender": "ACME", "contacts": ["61400000001"]}
     assert transport.closed == 1
 
 

@@ -76,6 +76,37 @@ def test_is_transient_matrix(error: BaseException, idempotent: bool, send: bool)
     assert is_transient(error, idempotent=False) is send
 
 
+#: The rows an attempt can raise: the typed refusals (not found, not cancellable) are raised by
+#: plans after the retry (reports.get_message, cancel.cancel_one), never by an attempt.
+ATTEMPT_ERRORS = [
+    row
+    for row in MATRIX
+    if not isinstance(row.values[0], CellcastUnsuccessfulError) or type(row.values[0]) is CellcastUnsuccessfulError
+]
+
+
+@pytest.mark.parametrize(("error", "idempotent", "send"), ATTEMPT_ERRORS)
+def test_transient_refusals_change_only_a_status_false(error: BaseException, idempotent: bool, send: bool) -> None:
+    if type(error) is CellcastUnsuccessfulError:
+        idempotent = True  # a status false that does not say "not found": retried like a 503...
+    assert is_transient(error, idempotent=True, transient_refusals=True) is idempotent
+    assert is_transient(error, idempotent=False, transient_refusals=True) is send  # ...never for a send
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [("internal server error", True), ("", True), ("Message not found", False), ("Job NOT FOUND", False)],
+)
+def test_a_parsed_status_false_is_transient_only_when_declared_and_not_saying_not_found(
+    message: str, transient: bool
+) -> None:
+    with pytest.raises(CellcastUnsuccessfulError) as caught:
+        parse_response(200, b'{"status": false, "message": "%s", "data": {}}' % message.encode())
+    assert is_transient(caught.value, idempotent=True, transient_refusals=True) is transient
+    assert is_transient(caught.value, idempotent=True) is False  # not declared: a refusal is final
+    assert is_transient(caught.value, idempotent=False, transient_refusals=True) is False
+
+
 def test_transient_server_statuses_are_502_503_504() -> None:
     assert frozenset({502, 503, 504}) == TRANSIENT_SERVER_STATUSES
 

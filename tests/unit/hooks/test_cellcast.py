@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from types import ModuleType
 from typing import Any
 
@@ -306,14 +307,18 @@ def test_test_connection_uses_get(connect) -> None:
         "Cellcast accepted the API token at https://api.cellcast.com (Token verified successfully!)",
     )
     ok_, text = hook.test_connection()
-    assert not ok_ and "HTTP 401" in text and TOKEN not in text and "connection 'cellcast_unit'" in text
+    assert not ok_ and "HTTP 401" in text and TOKEN not in text and "Airflow connection 'cellcast_unit'" in text
     assert [(sent.method, sent.path) for sent in transport.requests] == [("GET", VERIFY_PATH)] * 2
 
 
 def test_a_401_names_the_connection_to_fix(connect) -> None:
     hook = connect(ScriptedTransport((401, error(401, "Token expired"))))
-    with pytest.raises(CellcastAuthenticationError, match="password field of connection 'cellcast_unit'"):
+    with pytest.raises(CellcastAuthenticationError) as raised:
         hook.cancel_scheduled_message(MID)
+    assert str(raised.value) == (
+        f"Cellcast refused the API token for cancel of sms message {MID} (HTTP 401: 'Token expired'). "
+        "Check the API token in the password field of Airflow connection 'cellcast_unit'."
+    )
 
 
 def delegation(
@@ -370,17 +375,40 @@ def test_every_api_method_is_the_clients(connect, call, answer, expected, reques
 
 def test_send_sms_passes_every_option(connect) -> None:
     transport = RoutingTransport(
-        {REPORT_PATH: [page([])], SEND_PATH: [ok(queued("+61400000001"))]},
+        {REPORT_PATH: [page([])], SEND_PATH: [ok(queued("61400000001"))]},
     )
-    connect(transport).send_sms(
+    before = datetime.now(timezone.utc).date()
+    result = connect(transport).send_sms(
         "hi", ["+61400000001"], sender="ACME", delay_ms=5, country_code=61, custom_string="ref-1",
-        recover_by_reference=True, adopt_existing=True,
+        recover_by_reference=True, adopt_existing=True, reply_stop_to_opt_out=True, opt_out=False,
+        opt_out_list_id="65AA00000000000000000001",
     )  # fmt: skip
+    after = datetime.now(timezone.utc).date()
     assert transport.paths == [REPORT_PATH, SEND_PATH]  # adopt_existing looked the reference up first
+    lookup = transport.requests[0].query
+    # The earlier try ran at most a day ago: the lookup starts the day before today.
+    assert lookup["fromDate"] in {(day - timedelta(days=1)).isoformat() for day in (before, after)}
+    assert {key: lookup[key] for key in ("customString", "limit", "page")} == {
+        "customString": "ref-1", "limit": "100", "page": "1",
+    }  # fmt: skip
     assert transport.requests[1].json == {
         "message": "hi", "sender": "ACME", "countryCode": 61, "customString": "ref-1", "delay": 5,
-        "contacts": ["+61400000001"],
+        "replyStopToOptOut": True, "optout": False, "optoutId": "65aa00000000000000000001",
+        "contacts": ["61400000001"],
     }  # fmt: skip
+    assert result["sent_on"] in {before.isoformat(), after.isoformat()}
+
+
+def test_send_sms_passes_verify_schedule(connect) -> None:
+    at, first = "2030-01-02T03:04:00.000Z", f"{1:024x}"
+    understood = report(first, "scheduled", scheduleAt=at)
+    checked = RoutingTransport({SEND_PATH: [ok(queued("61400000001"))], f"{REPORT_PATH}/{first}": [understood]})
+    connect(checked).send_sms("hi", ["0400 000 001"], schedule_at=at)
+    assert checked.paths == [SEND_PATH, f"{REPORT_PATH}/{first}"]  # read back by default
+    assert checked.requests[0].json["scheduleAt"] == at
+    unchecked = RoutingTransport({SEND_PATH: [ok(queued("61400000001"))]})
+    connect(unchecked).send_sms("hi", ["0400 000 001"], schedule_at=at, verify_schedule=False)
+    assert unchecked.paths == [SEND_PATH]
 
 
 def test_close_releases_the_client_and_a_later_call_builds_another(connect) -> None:
@@ -416,7 +444,9 @@ def test_get_async_client_reads_the_connection_and_settings(cellcast_connection_
 
     client, envelope = asyncio.run(main())
     assert isinstance(client, AsyncCellcastClient)
-    assert client.context.base_url == emulator.url.rstrip("/") and client.context.name == "connection 'cellcast_async'"
+    assert client.context.base_url == emulator.url.rstrip("/") and client.context.name == (
+        "Airflow connection 'cellcast_async'"
+    )
     assert (client.settings.timeout, client.settings.max_attempts, client.settings.requests_per_second) == (7.0, 3, 0)
     assert envelope.kind == "app"
     [entry] = emulator.requests_log()

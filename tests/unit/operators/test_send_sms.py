@@ -7,12 +7,16 @@ answers or raises what a hook would; a few tests run the operator against the em
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, BaseOperator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_cellcast.exceptions import (
     CellcastInputError,
@@ -21,10 +25,19 @@ from airflow_provider_cellcast.exceptions import (
     CellcastSendRecoverableError,
 )
 from airflow_provider_cellcast.operators.send_sms import CellcastSendSmsOperator, task_instance_reference
+from airflow_provider_cellcast.validation import MAX_REFERENCE_LENGTH, validate_reference
 from unit.fakes import FakeTI, ctx
 
 NUMBERS = ["+61400111222", "+61400333444", "0400555666"]
 IDS = ["675161d8a000000000000001", "675161d8a000000000000002"]
+#: How the hook reports a contact it refused before sending (contacts.py).
+TOO_SHORT = {"contact": "*******666", "error": "Number is less than 9 digit", "error_type": "less_nine_digit",
+             "rejected_by": "provider"}  # fmt: skip
+
+
+def digest(*parts: Any) -> str:
+    """The 16 hex characters of a default reference: sha256 of dag, task, map index and run, one a line."""
+    return hashlib.sha256("\n".join(str(part) for part in parts).encode()).hexdigest()[:16]
 
 pytestmark = pytest.mark.usefixtures("allow_direct_execute")
 
@@ -42,10 +55,11 @@ class FakeHook:
                 {"message_id": IDS[0], "contact": "+614*****222"},
                 {"message_id": IDS[1], "contact": "+614*****444"},
             ],
-            "invalid_contacts": ["*******666"],
+            "invalid_contacts": [dict(TOO_SHORT)],
             "unsubscribed_contacts": [],
             "reference": "run-1",
             "adopted": False,
+            "sent_on": "2026-12-01",
         }
 
     def send_sms(self, message: str, contacts: Any, **kwargs: Any) -> dict[str, Any]:
@@ -73,7 +87,7 @@ def make(**kwargs: Any) -> CellcastSendSmsOperator:
 
 def test_template_fields() -> None:
     assert tuple(CellcastSendSmsOperator.template_fields) == (
-        "message", "contacts", "sender", "schedule_at", "custom_string",
+        "message", "contacts", "sender", "schedule_at", "custom_string", "opt_out_list_id", "cellcast_conn_id",
     )  # fmt: skip
 
 
@@ -94,8 +108,25 @@ def test_returns_message_ids_and_pushes_the_masked_send_result() -> None:
         "custom_string": "run-1",
         "recover_by_reference": True,
         "adopt_existing": False,
+        "reply_stop_to_opt_out": None,  # None: not sent, Cellcast's defaults stand
+        "opt_out": None,
+        "opt_out_list_id": None,
+        "verify_schedule": True,
     }
     assert hook.closed
+
+
+def test_opt_out_fields_and_verify_schedule_are_passed() -> None:
+    hook = FakeHook()
+    run(make(reply_stop_to_opt_out=True, opt_out=False, opt_out_list_id="65aa00000000000000000001",
+             verify_schedule=False), hook)  # fmt: skip
+    [call] = hook.calls
+    assert {key: call[key] for key in ("reply_stop_to_opt_out", "opt_out", "opt_out_list_id", "verify_schedule")} == {
+        "reply_stop_to_opt_out": True, "opt_out": False, "opt_out_list_id": "65aa00000000000000000001",
+        "verify_schedule": False,
+    }  # fmt: skip
+    run(make(opt_out_list_id=""), hook)  # a template rendered empty: not given
+    assert hook.calls[1]["opt_out_list_id"] is None
 
 
 def test_values_are_passed_as_rendered() -> None:
@@ -107,23 +138,85 @@ def test_values_are_passed_as_rendered() -> None:
 
 def test_the_default_reference_names_the_task_instance_and_a_retry_adopts(capsys: pytest.CaptureFixture[str]) -> None:
     hook = FakeHook()
-    run(make(), hook, FakeTI(dag_id="campaigns", task_id="send", run_id="manual__2026", map_index=3))
-    run(make(), hook, FakeTI(dag_id="campaigns", task_id="send", run_id="manual__2026", try_number=2))
-    first, retry = hook.calls
-    assert first["custom_string"] == "airflow/campaigns/send/3/manual__2026"
+    mapped = {"dag_id": "campaigns", "task_id": "send", "run_id": "manual__2026", "map_index": 3}
+    run(make(), hook, FakeTI(**mapped))
+    run(make(), hook, FakeTI(**mapped, try_number=2))
+    run(make(), hook, FakeTI(dag_id="campaigns", task_id="send", run_id="manual__2026"))
+    first, retry, unmapped = hook.calls
+    reference = f"af-campaigns-send-{digest('campaigns', 'send', 3, 'manual__2026')}"
+    assert first["custom_string"] == reference
     assert (first["recover_by_reference"], first["adopt_existing"]) == (True, False)
-    assert retry["custom_string"] == "airflow/campaigns/send/manual__2026" and retry["adopt_existing"] is True
+    # The same reference on every try of the task instance: the retry finds what the first queued.
+    assert retry["custom_string"] == reference and retry["adopt_existing"] is True
+    assert unmapped["custom_string"] == f"af-campaigns-send-{digest('campaigns', 'send', -1, 'manual__2026')}"
     logged = capsys.readouterr().out
-    assert "Campaign reference (Cellcast customString): airflow/campaigns/send/3/manual__2026" in logged
+    assert (
+        f"Campaign reference (Cellcast customString): {reference} (DAG campaigns, task send [3], run manual__2026)"
+        in logged
+    )
+    assert f"{unmapped['custom_string']} (DAG campaigns, task send, run manual__2026)" in logged
 
 
-def test_task_instance_reference_is_shortened_with_a_hash() -> None:
+def test_a_given_custom_string_is_the_reference() -> None:
+    hook = FakeHook()
+    run(make(custom_string="spring-sale-2026"), hook, FakeTI(try_number=3))
+    [call] = hook.calls
+    assert (call["custom_string"], call["recover_by_reference"], call["adopt_existing"]) == (
+        "spring-sale-2026", True, True,
+    )  # fmt: skip
+
+
+def test_task_instance_reference_slugs_and_hash() -> None:
     long = FakeTI(dag_id="d" * 100, task_id="t" * 100, run_id="r")
-    other = FakeTI(dag_id="d" * 100, task_id="t" * 100, run_id="s")
     reference = task_instance_reference(long)
-    assert len(reference) == 120 and reference.startswith("airflow/ddd") and "~" in reference
-    assert reference != task_instance_reference(other)
+    assert reference == f"af-{'d' * 20}-{'t' * 20}-{digest('d' * 100, 't' * 100, -1, 'r')}"
+    assert len(reference) == 61 <= MAX_REFERENCE_LENGTH
+    # Non-alphanumerics become one dash; dashes at the ends (also after the cut) are dropped.
+    dag_id, task_id = "__sales.daily v2__", "group.send_sms_to_everyone_now"
+    assert task_instance_reference(FakeTI(dag_id=dag_id, task_id=task_id, run_id="r")) == (
+        f"af-sales-daily-v2-group-send-sms-to-ev-{digest(dag_id, task_id, -1, 'r')}"
+    )
+    assert task_instance_reference(FakeTI(dag_id="___", task_id="é", run_id="r")).startswith("af-x-x-")
     assert task_instance_reference(long) == reference  # the same on every try
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"run_id": "s"},
+        {"map_index": 0},
+        {"map_index": 1},
+        {"task_id": "t" * 100 + "x"},  # same slug, another task: the hash tells them apart
+        {"dag_id": "d" * 99 + "e"},
+    ],
+)
+def test_task_instance_reference_differs_for_every_other_task_instance(other: dict[str, Any]) -> None:
+    base = {"dag_id": "d" * 100, "task_id": "t" * 100, "run_id": "r", "map_index": -1}
+    assert task_instance_reference(FakeTI(**{**base, **other})) != task_instance_reference(FakeTI(**base))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    dag_id=st.text(min_size=1, max_size=250),
+    task_id=st.text(min_size=1, max_size=250),
+    run_id=st.text(min_size=1, max_size=250),
+    map_index=st.integers(min_value=-1, max_value=100_000),
+)
+def test_every_default_reference_is_a_valid_customstring(
+    dag_id: str, task_id: str, run_id: str, map_index: int
+) -> None:
+    reference = task_instance_reference(FakeTI(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index))
+    assert re.fullmatch(r"af-[A-Za-z0-9-]+-[0-9a-f]{16}", reference) and len(reference) <= MAX_REFERENCE_LENGTH
+    assert validate_reference(reference) == reference
+
+
+def test_a_custom_string_breaking_the_rule_is_a_parse_error() -> None:
+    with pytest.raises(CellcastInputError) as raised:
+        make(custom_string="spring sale/2026")
+    assert raised.value.field == "custom_string" and "use only letters, digits and dashes" in str(raised.value)
+    with pytest.raises(CellcastInputError, match="at most 64"):
+        make(custom_string="a" * 65)
+    make(custom_string="{{ params.reference }}")  # templated: checked once rendered, before any request
 
 
 def test_logs_counts_and_masked_numbers_only(capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,7 +225,7 @@ def test_logs_counts_and_masked_numbers_only(capsys: pytest.CaptureFixture[str])
     run(make(), hook)
     text = capsys.readouterr().out  # Airflow's structlog writes task logs to stdout
     assert "Cellcast queued 2 message(s)" in text
-    assert "1 invalid contact(s) skipped by Cellcast: *******666" in text
+    assert "1 invalid contact(s) not sent: *******666 (Number is less than 9 digit)" in text
     assert "1 unsubscribed contact(s) skipped by Cellcast: +614*****444" in text
     for number in NUMBERS:
         assert number not in text
@@ -140,27 +233,37 @@ def test_logs_counts_and_masked_numbers_only(capsys: pytest.CaptureFixture[str])
 
 def test_long_lists_of_skipped_numbers_are_shortened(capsys: pytest.CaptureFixture[str]) -> None:
     hook = FakeHook()
-    hook.result["invalid_contacts"] = [f"*******{i:03d}" for i in range(25)]
+    hook.result["invalid_contacts"] = [
+        {"contact": f"*******{i:03d}", "error": None, "error_type": "blacklisted" if i % 2 else None,
+         "rejected_by": "cellcast"}
+        for i in range(25)
+    ]  # fmt: skip
     run(make(), hook)
-    assert "25 invalid contact(s) skipped by Cellcast: *******000" in (out := capsys.readouterr().out)
-    assert "*******019, and 5 more" in out and "*******020" not in out
+    out = capsys.readouterr().out
+    assert "25 invalid contact(s) not sent: *******000 (no reason given); *******001 (blacklisted); " in out
+    assert "*******019 (blacklisted); and 5 more" in out and "*******020" not in out
 
 
 def test_an_adopted_result_is_logged_as_adopted(capsys: pytest.CaptureFixture[str]) -> None:
     hook = FakeHook()
-    hook.result.update(adopted=True, reference="airflow/d/send/r", invalid_contacts=[])
+    hook.result.update(adopted=True, reference="af-d-send-0123456789abcdef", invalid_contacts=[])
     returned, ti = run(make(), hook, FakeTI(try_number=2))
     assert returned == IDS and ti.xcoms["send_result"]["adopted"] is True
-    assert "Adopted 2 message(s) an earlier try queued with reference airflow/d/send/r" in capsys.readouterr().out
+    assert (
+        "Adopted 2 message(s) an earlier try queued with reference af-d-send-0123456789abcdef"
+        in capsys.readouterr().out
+    )
 
 
 def test_nothing_queued_is_a_warning_not_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    nothing = {"message_ids": [], "queued": [], "invalid_contacts": ["*******666"], "unsubscribed_contacts": []}
-    hook = FakeHook(result={**nothing, "reference": None, "adopted": False})
-    returned, ti = run(make(contacts=["0400555666"]), hook)
+    nothing = {"message_ids": [], "queued": [], "invalid_contacts": [TOO_SHORT], "unsubscribed_contacts": []}
+    hook = FakeHook(result={**nothing, "reference": None, "adopted": False, "sent_on": "2026-12-01"})
+    returned, ti = run(make(contacts=["0400555"]), hook)
     assert returned == []
     assert ti.xcoms["send_result"]["message_ids"] == []
-    assert "Cellcast queued no message" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Cellcast queued no message: every contact was invalid or unsubscribed" in out
+    assert "1 invalid contact(s) not sent: *******666 (Number is less than 9 digit)" in out
 
 
 def test_a_partial_send_pushes_what_was_queued_then_fails() -> None:
@@ -174,6 +277,7 @@ def test_a_partial_send_pushes_what_was_queued_then_fails() -> None:
         "unsubscribed_contacts": [],
         "reference": "run-1",
         "adopted": False,
+        "sent_on": "2026-12-01",
     }
     error = CellcastPartialSendError("2 message(s) were queued before a later request failed", partial_result=partial)
     hook = FakeHook(error=error)

@@ -29,7 +29,7 @@ def test_a_hand_built_trigger_normalises_and_checks_statuses() -> None:
     built = CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["Cancelled"], failure_statuses=[])
     assert (built.target_statuses, built.failure_statuses) == (["canceled"], [])
     assert CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["sent"]).failure_statuses == [
-        "blocked", "expired", "failed", "rejected",
+        "aborted", "blocked", "dead", "expired", "failed", "rejected",
     ]  # fmt: skip
     with pytest.raises(CellcastInputError):
         CellcastMessageStatusTrigger(message_ids=[A], target_statuses=["gone"])
@@ -45,11 +45,22 @@ def test_serialize_round_trips() -> None:
     assert kwargs == {
         "message_ids": [A, B],
         "target_statuses": ["delivered"],
-        "failure_statuses": ["blocked", "expired", "failed", "rejected"],
+        "failure_statuses": ["aborted", "blocked", "dead", "expired", "failed", "rejected"],
         "cellcast_conn_id": "cc",
         "hook_params": {"timeout": 5},
         "poll_interval": 15.0,
+        "custom_string": None,
+        "from_date": None,
     }
+    assert CellcastMessageStatusTrigger(**kwargs).serialize() == (classpath, kwargs)
+
+
+def test_the_reference_and_send_day_are_serialized() -> None:
+    trigger = CellcastMessageStatusTrigger(
+        message_ids=[A], target_statuses=["sent"], custom_string="camp-7", from_date="2026-11-30"
+    )
+    classpath, kwargs = trigger.serialize()
+    assert (kwargs["custom_string"], kwargs["from_date"]) == ("camp-7", "2026-11-30")
     assert CellcastMessageStatusTrigger(**kwargs).serialize() == (classpath, kwargs)
 
 
@@ -155,3 +166,19 @@ def test_trigger_polls_the_emulator(cellcast_connection_env) -> None:
     assert event["status"] == "failed" and event["statuses"] == {canceled: "canceled", delivered: "delivered"}
     [event] = collect(trigger(message_ids=[canceled], target_statuses=["canceled"]))
     assert event["status"] == "success"
+
+
+def test_with_a_reference_a_round_lists_it_and_asks_only_for_ids_not_listed(cellcast_connection_env) -> None:
+    emulator = cellcast_connection_env
+    emulator.seed_message(message_id=A, status="canceled", custom_string="camp-7")
+    emulator.seed_message(message_id=B, status="canceled")  # not under the reference
+    emulator.seed_message(status="scheduled", custom_string="camp-7")  # listed, not watched
+    day = emulator.now().date().isoformat()
+    emulator.clear_requests_log()
+    [event] = collect(trigger(custom_string="camp-7", from_date=day))
+    assert (event["status"], event["statuses"]) == ("success", {A: "canceled", B: "canceled"})
+    journal = [entry for entry in emulator.requests_log() if entry["path"].startswith(REPORT)]
+    assert [entry["path"] for entry in journal] == [REPORT, f"{REPORT}/{B}"]
+    assert {key: journal[0]["query"][key] for key in ("customString", "fromDate", "page")} == {
+        "customString": "camp-7", "fromDate": day, "page": "1",
+    }  # fmt: skip
