@@ -31,10 +31,10 @@ from airflow_provider_cellcast.client.reply_cursor import (
     new_in_multiset,
     pick_order,
     read_reply,
-    reply_number,
     resume_index,
 )
 from airflow_provider_cellcast.client.wire import ApiRequest
+from airflow_provider_cellcast.contacts import comparable_number
 from airflow_provider_cellcast.exceptions import CellcastInvalidResponseError
 
 REPLIES_ENDPOINT = "/api/v1/apiClient/getResponses"
@@ -90,7 +90,7 @@ def opt_outs_page(
     what = f"opt-out list page {page}"
     request = ApiRequest("GET", OPT_OUTS_ENDPOINT, params={"page": page, "size": size}, expect="meta", what=what)
     data, items = _page_items((yield from call(ctx, request)).data, what)
-    found = [{**item, "number": reply_number(item.get("number", ""))} for item in items]
+    found = [{**item, "number": comparable_number(item.get("number", ""))} for item in items]
     return found, _more(data, page, items)
 
 

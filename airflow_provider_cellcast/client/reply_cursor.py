@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
-from airflow_provider_cellcast.contacts import mask_phone, normalise_contact
+from airflow_provider_cellcast.contacts import comparable_number
 
 #: Fingerprints of the first replies listed that a cursor keeps (where the old list resumes).
 TOP_SIZE = 5
@@ -43,7 +43,6 @@ OLDEST_FIRST = "oldest-first"
 MIXED = "mixed"
 _ORDERS = (NEWEST_FIRST, OLDEST_FIRST, MIXED)
 _OFFSET_RE = re.compile(r"([+-]\d{2})(\d{2})$")
-_PUNCTUATION_RE = re.compile(r"[\s().\-/]")
 _CURSOR_VERSION = 1
 
 Reply = TypedDict(
@@ -62,20 +61,6 @@ Reply = TypedDict(
         "fingerprint": str,
     },
 )
-
-
-def reply_number(raw: Any) -> str:
-    """A sender or contact in the form replies are compared in.
-
-    Australian mobiles in any common form become ``61XXXXXXXXX`` (as for a send); anything
-    else is kept as its digits (an alphanumeric sender as it is), so that it still matches itself.
-    """
-    number = normalise_contact(raw)
-    if isinstance(number, str):
-        return number
-    text = str(raw).strip()
-    bare = _PUNCTUATION_RE.sub("", text).lstrip("+")
-    return bare if bare.isdigit() and bare.isascii() else text
 
 
 def utc_time(text: Any) -> str | None:
@@ -100,7 +85,7 @@ def fingerprint(number: str, body: str, received_at: str | None) -> str:
 
 def read_reply(item: Mapping[str, Any]) -> Reply:
     """One item of ``data.items[]`` as a :data:`Reply`."""
-    number = reply_number(item.get("from", ""))
+    number = comparable_number(item.get("from", ""))
     body = item.get("body")
     body = body if isinstance(body, str) else ("" if body is None else str(body))
     received = item.get("received_at")
@@ -114,19 +99,6 @@ def read_reply(item: Mapping[str, Any]) -> Reply:
         "message_id": message_id if isinstance(message_id, str) and message_id.strip() else None,
         "fingerprint": fingerprint(number, body, received_text),
     }
-
-
-def masked(reply: Reply, contact_index: int | None = None) -> dict[str, Any]:
-    """A reply fit for a log, an XCom or an event payload: the number masked (``*********951``).
-
-    ``contact_index`` (when the reply came from one of the contacts a task was given) tells which
-    of them, so a DAG can find the number in its own list without it being written anywhere.
-    """
-    shown: dict[str, Any] = dict(reply)
-    shown["from"] = mask_phone(reply["from"])
-    if contact_index is not None:
-        shown["contact_index"] = contact_index
-    return shown
 
 
 def _sort_key(text: str | None) -> datetime | None:

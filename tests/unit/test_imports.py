@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     "ratelimit": 2,
     "progress": 2,
     "contacts": 2,
+    "reply_filter": 2,
     "shared_ratelimit": 2,
     "client": 3,
     "hooks": 4,
