@@ -179,9 +179,10 @@ def test_the_inbound_trigger_survives_an_error_answer_and_keeps_polling(
 
     events = asyncio.run(scenario())
     assert [(event["body"], event["contact_index"]) for event in events] == [("Yes!", 0)]
-    # Logged through structlog (3.3: printed) or logging (earlier): look in both.
+    # Logged through structlog and printed (3.3), or through logging (earlier), or both (3.0).
     output = capsys.readouterr()
-    logged = "\n".join([output.out, output.err, *(record.getMessage() for record in caplog.records)])
+    records = "\n".join(record.getMessage() for record in caplog.records)
+    logged = records if "Could not read" in records else output.out + output.err
     assert logged.count("Could not read Cellcast's replies") == 2
     assert "failure 2 in a row" in logged and "HTTP 500" in logged
 
@@ -205,11 +206,18 @@ def test_a_dag_scheduled_on_the_watched_asset_parses_and_routes_yes_and_stop(air
         def __init__(self, body: str) -> None:
             self.extra = {"from_trigger": True, "payload": {"from": "********951", "body": body, "fingerprint": body}}
 
+    class Events(dict):  # context["triggering_asset_events"]: events by asset (Assets are not hashable on 3.0)
+        def __init__(self, *events: Event) -> None:
+            super().__init__({"cellcast_inbox": list(events)} if events else {})
+
+        def get(self, key: Any, default: Any = None) -> Any:
+            return super().get(key.name, default)
+
     route = dag.get_task("route").python_callable
-    assert route(triggering_asset_events={asset: [Event(" yes please")]}) == ["confirm"]
-    assert route(triggering_asset_events={asset: [Event("STOP"), Event("Y")]}) == ["confirm", "opt_out"]
-    assert route(triggering_asset_events={asset: [Event("What time?")]}) == ["ignore"]
-    assert route(triggering_asset_events={}) == ["ignore"]  # a manual run has no events
+    assert route(triggering_asset_events=Events(Event(" yes please"))) == ["confirm"]
+    assert route(triggering_asset_events=Events(Event("STOP"), Event("Y"))) == ["confirm", "opt_out"]
+    assert route(triggering_asset_events=Events(Event("What time?"))) == ["ignore"]
+    assert route(triggering_asset_events=Events()) == ["ignore"]  # a manual run has no events
 
 
 @pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2.11 only: there the inbound trigger has no AssetWatcher to serve")
