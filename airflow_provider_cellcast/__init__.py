@@ -18,7 +18,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-cellcast",
         "name": "Cellcast",
-        "description": "Send, schedule, watch and cancel SMS/MMS campaigns through the Cellcast gateway.",
+        "description": "Send, schedule, watch and cancel SMS/MMS campaigns, wait for replies and start DAGs from "
+        "inbound SMS through the Cellcast gateway.",
         "versions": [__version__],
         "integrations": [
             {
@@ -38,6 +39,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Cellcast",
                 "python-modules": [
                     "airflow_provider_cellcast.operators.cancel_campaign",
+                    "airflow_provider_cellcast.operators.send_mms",
                     "airflow_provider_cellcast.operators.send_sms",
                 ],
             }
@@ -45,13 +47,20 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {
                 "integration-name": "Cellcast",
-                "python-modules": ["airflow_provider_cellcast.sensors.message_status"],
+                "python-modules": [
+                    "airflow_provider_cellcast.sensors.message_status",
+                    "airflow_provider_cellcast.sensors.reply",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Cellcast",
-                "python-modules": ["airflow_provider_cellcast.triggers.message_status"],
+                "python-modules": [
+                    "airflow_provider_cellcast.triggers.inbound",
+                    "airflow_provider_cellcast.triggers.message_status",
+                    "airflow_provider_cellcast.triggers.reply",
+                ],
             }
         ],
         "notifications": ["airflow_provider_cellcast.notifications.cellcast.CellcastNotifier"],

@@ -83,6 +83,20 @@ def normalise_contact(raw: Any, country_code: int | None = None) -> str | Invali
     return f"{AUSTRALIA}{national}"
 
 
+def comparable_number(raw: Any) -> str:
+    """A number in the form inbound replies are compared in (a reply's sender, a contact to wait for).
+
+    Australian mobiles in any common form become ``61XXXXXXXXX`` (as for a send); other numbers
+    are kept as their digits, and an alphanumeric sender as it is, so that each still matches itself.
+    """
+    number = normalise_contact(raw)
+    if isinstance(number, str):
+        return number
+    text = str(raw).strip()
+    bare = _PUNCTUATION_RE.sub("", text).lstrip("+")
+    return bare if bare.isdigit() and bare.isascii() else text
+
+
 def normalise_contacts(
     contacts: Iterable[Any], country_code: int | None = None
 ) -> tuple[list[str], list[InvalidContact]]:

@@ -1,9 +1,10 @@
 """The two faces of the Cellcast client: :class:`CellcastClient` (sync) and :class:`AsyncCellcastClient`.
 
 Each method is one line: it hands a plan of the endpoint modules (:mod:`.cancel`,
-:mod:`.reports`, :mod:`.send`, :mod:`.account`) to its driver. Neither class knows Airflow: the
-hook (:class:`~airflow_provider_cellcast.hooks.cellcast.CellcastHook`) builds them from a
-connection; anybody can build them from a token.
+:mod:`.reports`, :mod:`.send`, :mod:`.mms`, :mod:`.replies`, :mod:`.account`) to its driver.
+Neither class knows Airflow: the hook
+(:class:`~airflow_provider_cellcast.hooks.cellcast.CellcastHook`) builds them from a connection;
+anybody can build them from a token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_cellcast import DEFAULT_BASE_URL
-from airflow_provider_cellcast.client import account, cancel, reports, send
+from airflow_provider_cellcast.client import account, cancel, mms, replies, reports, send
 from airflow_provider_cellcast.client.plan import CallContext, Pace, Plan, Transmit, call
 from airflow_provider_cellcast.client.results import CancelOutcomes, CancelResult, SendResult
 from airflow_provider_cellcast.client.transport import RequestsTransport, SyncRunner, Transport
@@ -27,6 +28,7 @@ from airflow_provider_cellcast.settings import CellcastSettings
 
 if TYPE_CHECKING:
     from airflow_provider_cellcast.client.aio import AsyncTransport
+    from airflow_provider_cellcast.client.reply_cursor import Reply, ReplyCursor
     from airflow_provider_cellcast.progress import ProgressStore
     from airflow_provider_cellcast.ratelimit import AsyncPacer
     from airflow_provider_cellcast.statuses import StatusCheck, StatusRules
@@ -267,6 +269,55 @@ class CellcastClient:
             )
         )
 
+    def send_mms(
+        self,
+        message: str,
+        contacts: Sequence[str] | str,
+        *,
+        media: Any = None,
+        gif: str | None = None,
+        sender: str | None = None,
+        country_code: int | str | None = None,
+    ) -> SendResult:
+        """Send an MMS now (``POST /api/v1/gatewaymms``, multipart), as safely as :meth:`send_sms`.
+
+        :param media: a PNG or JPEG of at most 230 KB: ``bytes``, a local path, or anything with
+            ``open()`` (``pathlib.Path``, ``ObjectStoragePath``); checked by its first bytes and
+            size before any request (``CellcastInputError`` naming ``media``).
+        :param gif: instead of ``media``, the URL of an animation.
+
+        A request that reached Cellcast and whose answer was lost raises
+        ``CellcastSendOutcomeUnknownError`` (never retried by Airflow): Cellcast documents no
+        ``customString`` for MMS, so nothing can be looked up by reference. See :mod:`.mms`.
+        """
+        return self.run(
+            mms.send_mms(
+                self.context, message, contacts, media=media, gif=gif, sender=sender, country_code=country_code
+            )
+        )
+
+    def get_replies(self) -> Iterator[Reply]:
+        """Inbound replies, page after page, in Cellcast's order (``from`` normalised; see :mod:`.reply_cursor`)."""
+        page, more = 0, True
+        while more:
+            page += 1
+            items, more = self.run(replies.replies_page(self.context, page))
+            yield from items
+
+    def get_opt_outs(self) -> Iterator[dict[str, Any]]:
+        """The opt-out list, page after page (``number`` normalised)."""
+        page, more = 0, True
+        while more:
+            page += 1
+            items, more = self.run(replies.opt_outs_page(self.context, page))
+            yield from items
+
+    def reply_snapshot(self) -> ReplyCursor:
+        return self.run(replies.snapshot(self.context))
+
+    def new_replies(self, cursor: ReplyCursor) -> tuple[list[Reply], ReplyCursor]:
+        return self.run(replies.read_new(self.context, cursor))
+
     def close(self) -> None:
         """Release the pooled connections."""
         self.transport.close()
@@ -364,6 +415,18 @@ class AsyncCellcastClient:
     async def send_sms(self, message: str, contacts: Sequence[str] | str, *, sender: str | None = None) -> SendResult:
         """Send an SMS now (what ``async_notify`` needs); the sync client has every option."""
         return await self.run(send.send_sms(self.context, message, contacts, sender=sender))
+
+    async def get_replies(self) -> list[Reply]:
+        return await self.run(replies.all_replies(self.context))
+
+    async def get_opt_outs(self) -> list[dict[str, Any]]:
+        return await self.run(replies.all_opt_outs(self.context))
+
+    async def reply_snapshot(self) -> ReplyCursor:
+        return await self.run(replies.snapshot(self.context))
+
+    async def new_replies(self, cursor: ReplyCursor) -> tuple[list[Reply], ReplyCursor]:
+        return await self.run(replies.read_new(self.context, cursor))
 
     async def close(self) -> None:
         await self.transport.close()

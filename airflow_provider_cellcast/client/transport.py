@@ -286,6 +286,22 @@ class RequestsTransport:
         self.session.close()
 
 
+def from_prepared(prepared: requests.PreparedRequest, timeout: Any = None) -> tuple[HttpRequest, float | None]:
+    """A request prepared by ``HttpHook.run()`` as an :class:`~.wire.HttpRequest`, and its deadline.
+
+    ``timeout`` (``extra_options["timeout"]``): seconds, or a ``(connect, read)`` pair that is summed.
+    """
+    body = prepared.body
+    request = HttpRequest(
+        prepared.method or "GET",
+        prepared.url or "",
+        dict(prepared.headers),
+        body.encode() if isinstance(body, str) else body,
+    )
+    deadline = sum(timeout) if isinstance(timeout, tuple) else timeout
+    return request, float(deadline) if deadline else None
+
+
 def as_requests_response(answer: HttpResponse, prepared: requests.PreparedRequest) -> requests.Response:
     """An answer as the ``requests.Response`` the HttpHook surface (``run()``) returns."""
     from http import HTTPStatus

@@ -23,13 +23,14 @@ from airflow_provider_cellcast.client.results import (  # re-exported: public na
     Outcome,
     SendResult,
 )
-from airflow_provider_cellcast.client.transport import as_requests_response
-from airflow_provider_cellcast.client.wire import USER_AGENT, HttpRequest, base_url_from_fields, check_token
+from airflow_provider_cellcast.client.transport import as_requests_response, from_prepared
+from airflow_provider_cellcast.client.wire import USER_AGENT, base_url_from_fields, check_token
 from airflow_provider_cellcast.envelope import Envelope, parse_response
 from airflow_provider_cellcast.exceptions import CellcastConfigurationError, CellcastError
 from airflow_provider_cellcast.settings import CellcastSettings
 
 if TYPE_CHECKING:
+    from airflow_provider_cellcast.client.reply_cursor import Reply
     from airflow_provider_cellcast.client.transport import Transport
     from airflow_provider_cellcast.progress import ProgressStore
     from airflow_provider_cellcast.statuses import StatusCheck, StatusRules
@@ -258,18 +259,9 @@ class CellcastHook(HttpHook):
         base = self.api_base_url
         if not (url == base or url.startswith(base + "/") or url.startswith(base + "?")):
             raise CellcastConfigurationError(f"{self._where}: run() may only call the connection's API at {base}")
-        body = prepped_request.body
-        request = HttpRequest(
-            prepped_request.method or "GET",
-            url,
-            dict(prepped_request.headers),
-            body.encode() if isinstance(body, str) else body,
-        )
-        path = url[len(base) :].split("?")[0] or "/"
-        what = f"{request.method} {path}"
-        timeout = options.get("timeout")
-        deadline = sum(timeout) if isinstance(timeout, tuple) else timeout
-        answer = self.client.transmit(request, what=what, deadline=float(deadline) if deadline else None)
+        request, deadline = from_prepared(prepped_request, options.get("timeout"))
+        what = f"{request.method} {url[len(base) :].split('?')[0] or '/'}"
+        answer = self.client.transmit(request, what=what, deadline=deadline)
         response = as_requests_response(answer, prepped_request)
         if options.get("check_response", True):
             self.check_response(response)
@@ -321,6 +313,14 @@ class CellcastHook(HttpHook):
         return self.client.list_messages(
             custom_string=custom_string, status=status, message_type=message_type, page_size=page_size
         )
+
+    def get_replies(self) -> Iterator[Reply]:
+        """Inbound replies, every page, in Cellcast's order; ``from`` normalised (``GET .../getResponses``)."""
+        return self.client.get_replies()
+
+    def get_opt_outs(self) -> Iterator[dict[str, Any]]:
+        """The opt-out list, every page (``GET /api/v1/apiClient/getOptout``)."""
+        return self.client.get_opt_outs()
 
     def message_ids_by_reference(
         self, custom_string: str, *, status: str | None = None, message_type: str | None = None
@@ -394,3 +394,16 @@ class CellcastHook(HttpHook):
             opt_out_list_id=opt_out_list_id,
             verify_schedule=verify_schedule,
         )
+
+    def send_mms(
+        self,
+        message: str,
+        contacts: Sequence[str] | str,
+        *,
+        media: Any = None,
+        gif: str | None = None,
+        sender: str | None = None,
+        country_code: int | str | None = None,
+    ) -> SendResult:
+        """Send an MMS now, safely: see :meth:`airflow_provider_cellcast.client.CellcastClient.send_mms`."""
+        return self.client.send_mms(message, contacts, media=media, gif=gif, sender=sender, country_code=country_code)

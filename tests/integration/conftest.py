@@ -94,4 +94,3 @@ def run_dag(dag: Any, conf: dict[str, Any] | None = None) -> DagRunResult:
             xcom=xcom,
             run_id=dag_run.run_id,
         )
-
