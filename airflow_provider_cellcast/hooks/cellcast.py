@@ -49,24 +49,15 @@ __all__ = [
 class CellcastHook(HttpHook):
     """Talks to the Cellcast gateway API with the token of an Airflow connection.
 
-    The connection (type ``cellcast``) holds the API token in its password field and, optionally,
-    the API base URL in its host field (default ``https://api.cellcast.com``). Its extras may set
-    any field of :class:`~airflow_provider_cellcast.settings.CellcastSettings`; keyword arguments
-    here override them.
-
-    The hook reads the connection once (under a lock: threads of a task share it) and hands a
-    :class:`~airflow_provider_cellcast.client.CellcastClient` the token, the checked base URL and
-    the settings. The client owns every HTTP detail (auth, deadlines, pace, retries with
-    ``Retry-After``, envelopes, typed :class:`~airflow_provider_cellcast.exceptions.CellcastError`)
-    and what is safe to repeat: a cancel is, a send is not (:meth:`send_sms` raises errors Airflow
-    never retries when messages may already be queued).
-
-    What :class:`~airflow.providers.http.hooks.http.HttpHook` offers works through the same
-    connection, pace, deadlines and typed errors: ``run(endpoint, data)`` (with the hook's
-    ``method``), ``run_with_advanced_retry`` and ``run_and_check`` return the
-    ``requests.Response`` of any Cellcast endpoint and raise a ``CellcastError`` for any answer that
-    is not a success (``check_response`` reads the envelope, never logging its body). Redirects are
-    never followed.
+    The connection (type ``cellcast``): the API token in its password field, optionally the API
+    base URL in its host field (default ``https://api.cellcast.com``), any
+    :class:`~airflow_provider_cellcast.settings.CellcastSettings` field as an extra (keyword
+    arguments here override them). Read once, under a lock, it gives a
+    :class:`~airflow_provider_cellcast.client.CellcastClient` that owns every HTTP detail (auth,
+    deadlines, pace, retries, envelopes, typed errors) and what is safe to repeat: a cancel is, a
+    send is not. The inherited ``HttpHook`` surface (``run``, ``run_with_advanced_retry``,
+    ``run_and_check``, ``check_response``) goes through the same connection, pace, deadlines and
+    typed errors, and never follows a redirect.
 
     .. code-block:: python
 
