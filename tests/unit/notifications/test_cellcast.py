@@ -65,7 +65,7 @@ def context() -> dict[str, Any]:
 
 def test_alias_and_template_fields() -> None:
     assert send_cellcast_sms_notification is CellcastNotifier
-    assert tuple(CellcastNotifier.template_fields) == ("message", "contacts", "sender")
+    assert tuple(CellcastNotifier.template_fields) == ("message", "contacts", "sender", "cellcast_conn_id")
 
 
 @pytest.mark.usefixtures("recording_hook")
