@@ -288,7 +288,8 @@ class CellcastClient:
 
         A request that reached Cellcast and whose answer was lost raises
         ``CellcastSendOutcomeUnknownError`` (never retried by Airflow): Cellcast documents no
-        ``customString`` for MMS, so nothing can be looked up by reference. See :mod:`airflow_provider_cellcast.client.mms`.
+        ``customString`` for MMS, so nothing can be looked up by reference.
+        See :mod:`airflow_provider_cellcast.client.mms`.
         """
         return self.run(
             mms.send_mms(
@@ -297,7 +298,10 @@ class CellcastClient:
         )
 
     def get_replies(self) -> Iterator[Reply]:
-        """Inbound replies, page after page, in Cellcast's order (``from`` normalised; see :mod:`airflow_provider_cellcast.client.reply_cursor`)."""
+        """Inbound replies, page after page, in Cellcast's order (``from`` normalised).
+
+        See :mod:`airflow_provider_cellcast.client.reply_cursor`.
+        """
         page, more = 0, True
         while more:
             page += 1
