@@ -138,7 +138,10 @@ class CellcastReferenceNotFoundError(CellcastError, AirflowFailException):
 
 
 class CellcastBatchError(CellcastError):
-    """Some message IDs of a batch failed; ``results`` holds the outcome of every ID."""
+    """Some message IDs of a batch failed; ``results`` holds the failed IDs' results.
+
+    Every ID's outcome, failed or not, is in the task's XCom ``results``.
+    """
 
     def __init__(self, text: str, *, results: list[dict[str, Any]]) -> None:
         super().__init__(text)

@@ -46,7 +46,10 @@ MIN_ATTEMPT_SECONDS = 0.5
 def is_transient(error: BaseException, *, idempotent: bool, transient_refusals: bool = False) -> bool:
     """Whether another attempt of the same request may succeed, and is safe to make."""
     if isinstance(error, CellcastUnsuccessfulError):
-        return transient_refusals and idempotent and not says_not_found(error)
+        # Only a refusal as the envelope reader raises it: its subclasses are explained verdicts.
+        return (
+            transient_refusals and idempotent and type(error) is CellcastUnsuccessfulError and not says_not_found(error)
+        )
     if isinstance(error, CellcastRateLimitError):
         return True
     if isinstance(error, CellcastConnectionError):
