@@ -189,3 +189,18 @@ def checked_hook_params(hook_params: Mapping[str, Any] | None) -> dict[str, Any]
     if params:
         CellcastSettings().override(**params)
     return params
+
+
+def default_deferrable() -> bool:
+    """Airflow's ``[operators] default_deferrable``, as the official providers read it.
+
+    The sensors' ``deferrable`` default. Read when an operator is built (DAG-parse time), so the
+    configuration module comes from common-compat where it has it, from Airflow otherwise.
+    """
+    try:
+        from airflow.providers.common.compat.sdk import conf
+    except ImportError:  # common-compat before conf (Airflow 2.11 with its oldest releases)
+        from airflow.configuration import conf
+
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+

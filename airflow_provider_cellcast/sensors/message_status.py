@@ -26,16 +26,6 @@ if TYPE_CHECKING:
     from airflow_provider_cellcast.hooks.cellcast import CellcastHook
 
 
-def default_deferrable() -> bool:
-    """Airflow's ``[operators] default_deferrable``, as the official providers read it."""
-    try:
-        from airflow.providers.common.compat.sdk import conf
-    except ImportError:  # a common-compat without conf (Airflow 2.11 with its oldest releases)
-        from airflow.configuration import conf
-
-    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
-
-
 class CellcastMessageStatusSensor(BaseSensorOperator):
     """Wait until one Cellcast message, or every message of a campaign, reaches a target status.
 
@@ -145,6 +135,8 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         from airflow_provider_cellcast.settings import checked_hook_params
 
         self.hook_params = checked_hook_params(hook_params)
+        from airflow_provider_cellcast.settings import default_deferrable
+
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}

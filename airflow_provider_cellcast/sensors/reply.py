@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_cellcast.reply_filter import compile_pattern, contact_keys, is_template
 
@@ -111,7 +111,7 @@ class CellcastReplySensor(BaseSensorOperator):
         pattern: str | None = None,
         cellcast_conn_id: str = "cellcast_default",
         poll_interval: float | timedelta = 60.0,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -127,7 +127,9 @@ class CellcastReplySensor(BaseSensorOperator):
         if isinstance(contacts, str | list | tuple) and not is_template(contacts):
             contact_keys(contacts)  # an XComArg or a template is checked once rendered
         self.cellcast_conn_id = cellcast_conn_id
-        self.deferrable = deferrable
+        from airflow_provider_cellcast.settings import default_deferrable
+
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         from airflow_provider_cellcast.settings import checked_hook_params
 
         self.hook_params = checked_hook_params(hook_params)

@@ -13,13 +13,16 @@ from pathlib import Path
 
 
 def main() -> int:
-    from airflow.providers.common.io.xcom.backend import XComObjectStorageBackend
     from airflow.utils.session import create_session
     from airflow_versions import dag_bag, xcom_model
 
     contacts = json.loads(sys.argv[1])
     dag = dag_bag(Path(__file__).resolve().parents[1] / "dags").dags["cellcast_test_campaign_chain"]
     run = dag.test(run_conf={"contacts": contacts})
+    # Imported once Airflow has loaded its XCom backend (the configured one is this very class):
+    # importing it first would import it while Airflow resolves it.
+    from airflow.providers.common.io.xcom.backend import XComObjectStorageBackend
+
     model = xcom_model()
     with create_session() as session:
         rows = session.query(model.task_id, model.key, model.value).filter(model.run_id == run.run_id).all()
