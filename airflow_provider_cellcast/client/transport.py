@@ -38,9 +38,9 @@ from airflow_provider_cellcast.client.wire import (
     HttpRequest,
     HttpResponse,
     environment_proxy,
+    environment_verify,
     no_answer_text,
 )
-from airflow_provider_cellcast.client.wire import environment_verify as _environment_verify
 from airflow_provider_cellcast.exceptions import CellcastConnectionError, CellcastError
 from airflow_provider_cellcast.ratelimit import Pacer
 from airflow_provider_cellcast.settings import CellcastSettings
@@ -252,7 +252,7 @@ class RequestsTransport:
                 timeout=(min(self.settings.connect_timeout, deadline), deadline),
                 allow_redirects=False,
                 stream=True,
-                verify=_environment_verify(self.settings.verify),
+                verify=environment_verify(self.settings.verify),
                 proxies={"http": proxy, "https": proxy} if proxy else {},
             )
             reader = BodyReader(
