@@ -229,11 +229,6 @@ def test_a_lost_mms_answer_is_never_resent(airflow_db: Path, emulator: EmulatorP
     assert ("send_mms", "return_value") not in result.xcom
 
 
-@pytest.mark.skipif(
-    Version("3.0") <= AIRFLOW_VERSION < Version("3.1"),
-    reason="Airflow 3.0's ObjectStoragePath cannot be built with the universal-pathlib 0.3 it resolves to "
-    "(TypeError: detected protocol file which is incompatible with ObjectStoragePath)",
-)
 def test_mms_media_from_object_storage(airflow_db: Path, emulator: EmulatorProcess, tmp_path: Path) -> None:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 

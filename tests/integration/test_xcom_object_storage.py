@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from airflow_versions import without_dag_test_mask_echo
 from conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -52,4 +53,5 @@ def test_a_campaign_chain_runs_with_its_xcoms_in_object_storage(emulator, airflo
     assert str(store) not in result["stored"]["cancel/return_value"]
     files = [path for path in store.rglob("*") if path.is_file()]
     assert len(files) >= 3  # send's IDs, its send_result, the cancel's results (and the sensor's statuses)
-    assert emulator.token not in done.stdout + done.stderr
+    # Airflow 3.0's dag.test() echoes what it registers for masking (its own lines, set aside).
+    assert emulator.token not in without_dag_test_mask_echo(done.stdout + done.stderr)
