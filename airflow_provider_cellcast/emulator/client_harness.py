@@ -134,7 +134,9 @@ class HarnessCalls:
     def stats(self) -> dict[str, Any]:
         """Request counters since the last reset (never truncated, unlike the journal).
 
-        ``{"requests": N, "by_path": {path: N}, "by_status": {"200": N, "429": N}, "rate_limited": N}``;
+        ``{"requests": N, "by_path": {path: N}, "by_status": {"200": N, "429": N}, "rate_limited": N,
+        "in_flight": N, "peak_in_flight": N}`` (``peak_in_flight``: the most requests being handled at
+        once, e.g. to see that a client's calls overlap);
         reports of every message count under ``/api/v2/report/message/{messageId}``.
         """
         result: dict[str, Any] = self._call("GET", "/_emulator/stats")

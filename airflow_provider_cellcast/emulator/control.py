@@ -159,7 +159,8 @@ def control_router(emulator: EmulatorState) -> APIRouter:
     @router.get("/stats")
     async def stats() -> dict[str, Any]:
         """Counters since the last reset, never truncated: ``requests``, ``by_path``, ``by_status``
-        (keys are status codes as strings) and ``rate_limited`` (429s answered by the rate limit)."""
+        (keys are status codes as strings), ``rate_limited`` (429s answered by the rate limit),
+        ``in_flight`` and ``peak_in_flight`` (most requests handled at once)."""
         return emulator.stats()
 
     @router.delete("/stats")

@@ -33,6 +33,8 @@ def test_counts_requests_per_path_and_answers_per_status(api: Api, emulator: Cel
         "by_path": {CANCEL: 4, SEND: 1, REPORT: 1, REPORT_PATH_KEY: 2, VERIFY: 1},
         "by_status": {"200": 8, "401": 1},
         "rate_limited": 0,
+        "in_flight": 0,
+        "peak_in_flight": 1,  # one request after another
     }
 
 
@@ -44,7 +46,14 @@ def test_control_plane_requests_are_not_counted_and_reset_zeroes(api: Api, emula
     emulator.clear_requests_log()
     assert emulator.request_count(VERIFY) == 1, "the counters outlive the journal"
     emulator.clear_stats()
-    assert emulator.stats() == {"requests": 0, "by_path": {}, "by_status": {}, "rate_limited": 0}
+    assert emulator.stats() == {
+        "requests": 0,
+        "by_path": {},
+        "by_status": {},
+        "rate_limited": 0,
+        "in_flight": 0,
+        "peak_in_flight": 0,
+    }
     api.get(VERIFY)
     emulator.reset()
     assert emulator.stats()["requests"] == 0
@@ -92,5 +101,27 @@ def test_an_answer_to_a_request_from_before_a_reset_is_not_counted() -> None:
     state = EmulatorState(EmulatorConfig())
     epoch = state.record_request({"method": "GET", "path": VERIFY})
     state.reset()
+    assert (state.stats()["in_flight"], state.stats()["peak_in_flight"]) == (1, 1), "still being handled"
     state.record_answer(504, epoch)
-    assert state.stats() == {"requests": 0, "by_path": {}, "by_status": {}, "rate_limited": 0}
+    assert state.stats() == {
+        "requests": 0,
+        "by_path": {},
+        "by_status": {},
+        "rate_limited": 0,
+        "in_flight": 0,
+        "peak_in_flight": 1,
+    }
+
+
+def test_peak_in_flight_counts_requests_handled_at_once() -> None:
+    state = EmulatorState(EmulatorConfig())
+    first = state.record_request({"method": "GET", "path": VERIFY})
+    second = state.record_request({"method": "GET", "path": VERIFY})
+    state.record_answer(200, first)
+    third = state.record_request({"method": "GET", "path": VERIFY})
+    assert (state.stats()["in_flight"], state.stats()["peak_in_flight"]) == (2, 2)
+    state.record_answer(None, second)  # a lost connection ends a request too
+    state.record_answer(200, third)
+    assert (state.stats()["in_flight"], state.stats()["peak_in_flight"]) == (0, 2)
+    state.clear_stats()
+    assert state.stats()["peak_in_flight"] == 0

@@ -55,6 +55,8 @@ def test_journal_counts_and_forgets_answers_of_an_old_epoch() -> None:
         "by_path": {REPORT_PATH_KEY: 1},
         "by_status": {"200": 1},
         "rate_limited": 1,
+        "in_flight": 0,
+        "peak_in_flight": 1,
     }
     late = journal.record_request({"path": "/api/v1/gateway"}, "t")
     journal.clear_stats()

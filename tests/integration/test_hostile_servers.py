@@ -1,18 +1,19 @@
-"""Bounded and honest against any server: the hook's public methods, each in a fresh process.
+"""Bounded and honest against any server: the hook's public methods, each in a process of its own.
 
 Every case points a Cellcast connection at :mod:`hostile_server` (stdlib sockets) misbehaving in
-one way, calls the hook (or its async client) in a new Python process, and checks the typed error,
-how long the call took, how much memory it grew by, what reached which server, and that the
-token shows up in none of the process's output.
+one way, calls the hook (or its async client) in a process of its own (a fork of
+:mod:`hostile_zygote`, which imported Airflow once), and checks the typed error, how long the call
+took, how much memory it grew by, what reached which server, and that the token shows up in none
+of the process's output.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,52 +39,59 @@ SEND = "/api/v1/gateway"
 REPORT = "/api/v2/report/message/"
 OK = {"status": True, "message": "Job removed successfully", "data": {"message": "Job removed successfully"}}
 
-RUNNER = textwrap.dedent(
-    """
-    import asyncio, json, os, resource, sys, time
-    from airflow.providers.common.compat.sdk import AirflowFailException
-    from airflow_provider_cellcast.hooks.cellcast import CellcastHook
-    from airflow_provider_cellcast.statuses import StatusRules
+ZYGOTE = Path(__file__).with_name("hostile_zygote.py")
 
-    def peak_mb():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    # What is timed is the call alone: reading the connection and building the client (which on
-    # Airflow 2 starts its ORM) come first.
-    async def async_call(hook, what, outcome):
-        async with await hook.get_async_client() as client:
-            outcome["started"] = time.monotonic()
-            return await eval(what, {"client": client, "MID": os.environ["MID"]})
+class Zygote:
+    """``hostile_zygote.py``: Airflow imported once, each case run in a fork of it (its own process)."""
 
-    hook = CellcastHook("hostile", **json.loads(os.environ.get("HOOK_KWARGS", "{}")))
-    outcome = {}
-    try:
-        hook.client
-    except BaseException:
-        pass  # the call itself raises it again, and is timed from here
-    before, outcome["started"] = peak_mb(), time.monotonic()
-    try:
-        call = os.environ["CALL"]
-        if call.startswith("async:"):
-            value = asyncio.run(async_call(hook, call[len("async:"):], outcome))
-        else:
-            value = eval(call, {"hook": hook, "MID": os.environ["MID"], "StatusRules": StatusRules})
-        outcome["value"] = value
-    except BaseException as error:
-        outcome.update(
-            error=type(error).__name__,
-            classes=[cls.__name__ for cls in type(error).__mro__],
-            message=str(error),
-            airflow_fail=isinstance(error, AirflowFailException),
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.log = (workdir / "zygote.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(ZYGOTE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True
         )
-    outcome.update(seconds=time.monotonic() - outcome.pop("started"), grew_mb=peak_mb() - before)
-    print("RESULT " + json.dumps(outcome, default=lambda value: getattr(value, "result", repr(value))))
-    """
-)
+        self.cases = 0
+
+    def run(self, environment: dict[str, str]) -> tuple[str, str]:
+        """Run one case with ``environment``; its stdout and stderr."""
+        self.cases += 1
+        stdout, stderr = (self.workdir / f"case-{self.cases}.{name}" for name in ("out", "err"))
+        assert self.process.stdin is not None and self.process.stdout is not None
+        request = {"env": environment, "stdout": str(stdout), "stderr": str(stderr)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], 180)  # a case is killed after 120 s
+        line = self.process.stdout.readline() if ready else ""
+        assert line, f"the zygote did not answer: {(self.workdir / 'zygote.log').read_text()[-3000:]}"
+        assert json.loads(line)["returncode"] == 0, stderr.read_text()[-3000:]
+        return stdout.read_text(), stderr.read_text()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+_zygote: Zygote | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def zygote(tmp_path_factory: pytest.TempPathFactory):
+    global _zygote
+    _zygote = Zygote(tmp_path_factory.mktemp("hostile"))
+    yield _zygote
+    _zygote.close()
+    _zygote = None
 
 
 def run_hook(url: str, call: str, *, extra: dict[str, Any] | None = None, token: str = TOKEN, **env: str) -> dict:
-    """Run ``call`` (an expression on ``hook``) in a fresh process against ``url``; its outcome."""
+    """Run ``call`` (an expression on ``hook``) in a process of its own against ``url``; its outcome."""
     conn = {"conn_type": "cellcast", "host": url, "password": token, "extra": extra or {}}
     environment = {
         **os.environ,
@@ -93,11 +101,12 @@ def run_hook(url: str, call: str, *, extra: dict[str, Any] | None = None, token:
         "HOOK_KWARGS": json.dumps({"requests_per_second": 0}),
         **env,
     }
-    done = subprocess.run([sys.executable, "-c", RUNNER], env=environment, capture_output=True, text=True, timeout=120)
-    output = done.stdout + done.stderr
+    assert _zygote is not None
+    stdout, stderr = _zygote.run(environment)
+    output = stdout + stderr
     assert token not in output, "the token leaked into the output"
     assert token.encode("unicode_escape").decode() not in output
-    [line] = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    [line] = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     result: dict[str, Any] = json.loads(line[len("RESULT ") :])
     result["output"] = output
     return result

@@ -2,9 +2,12 @@
 
 300 status triggers, rebuilt from their serialized form as the triggerer rebuilds them, run at
 once in one asyncio loop against an emulator (its own process) that answers every report after
-1 s. They poll with the async client: no thread per poll, no thread pool. With the thread-based
-trigger of 0.2.0's predecessor they were polled six at a time (asyncio's default executor on two
-cores): 50 s. The figures side by side are ``benchmarks/triggers.py``.
+1 s. They poll with the async client: no thread per poll, no thread pool. The emulator counts the
+reports it was handling at once (``peak_in_flight``): polled through a thread pool, as 0.2.0's
+predecessor did, that is the pool's size (six on two cores), and here it is the hundreds. Threads
+are counted as those started during the round, so that threads other tests left behind (Airflow
+3.0-3.2 leave one per ``dag.test()``) do not count. The times side by side are
+``benchmarks/triggers.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 
 import pytest
 
@@ -23,14 +25,15 @@ pytestmark = pytest.mark.integration
 TRIGGERS = 300
 
 
-async def run_all(triggers: list[CellcastMessageStatusTrigger]) -> tuple[list[dict], int]:
-    peak = threading.active_count()
+async def run_all(triggers: list[CellcastMessageStatusTrigger]) -> tuple[list[dict], set[str]]:
+    """Run every trigger to its first event; return the events and the threads started meanwhile."""
+    before = set(threading.enumerate())
+    started: set[str] = set()
     done = asyncio.Event()
 
     async def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, threading.active_count())
+            started.update(thread.name for thread in set(threading.enumerate()) - before)
             await asyncio.sleep(0.01)
 
     async def first_event(trigger: CellcastMessageStatusTrigger) -> dict:
@@ -44,7 +47,7 @@ async def run_all(triggers: list[CellcastMessageStatusTrigger]) -> tuple[list[di
     finally:
         done.set()
         await sampler
-    return list(events), peak
+    return list(events), started
 
 
 def test_three_hundred_deferred_sensors_poll_at_once_on_a_handful_of_threads(monkeypatch):
@@ -66,13 +69,13 @@ def test_three_hundred_deferred_sensors_poll_at_once_on_a_handful_of_threads(mon
             assert classpath == "airflow_provider_cellcast.triggers.message_status.CellcastMessageStatusTrigger"
             triggers.append(CellcastMessageStatusTrigger(**json.loads(json.dumps(kwargs))))
         emulator.clear_stats()
-        started = time.monotonic()
-        events, peak_threads = asyncio.run(run_all(triggers))
-        elapsed = time.monotonic() - started
-        reports = emulator.stats()["by_path"].get("/api/v2/report/message/{messageId}", 0)
+        events, new_threads = asyncio.run(run_all(triggers))
+        stats = emulator.stats()
     assert [event["status"] for event in events] == ["success"] * TRIGGERS
     assert sorted(next(iter(event["statuses"])) for event in events) == sorted(ids)
-    assert reports == TRIGGERS  # one report each: nobody polled twice
-    assert peak_threads <= 24
-    # Concurrency, not a benchmark: polled a few at a time, 300 answers of 1 s each take minutes.
-    assert elapsed < 5, f"{TRIGGERS} triggers took {elapsed:.1f} s"
+    assert stats["by_path"].get("/api/v2/report/message/{messageId}", 0) == TRIGGERS  # nobody polled twice
+    # The reports overlapped: each takes 1 s, and the triggers start theirs within that second.
+    assert stats["peak_in_flight"] >= TRIGGERS // 3, stats
+    # At most the one worker thread that reads the connection without blocking the loop (asgiref's,
+    # before Airflow 3.3.2) and a resolver thread: nothing that grows with the triggers.
+    assert len(new_threads) <= 3, sorted(new_threads)

@@ -94,9 +94,10 @@ class HarnessMixin:
         """Request counters since the last reset: unlike the journal, they never drop old requests.
 
         ``requests`` (all API requests), ``by_path`` (report paths counted together under
-        :data:`REPORT_PATH_KEY`), ``by_status`` (HTTP statuses answered, keys as strings) and
+        :data:`REPORT_PATH_KEY`), ``by_status`` (HTTP statuses answered, keys as strings),
         ``rate_limited`` (429 answers of the rate limiter; ``by_status["429"]`` also counts
-        injected 429 faults).
+        injected 429 faults), ``in_flight`` and ``peak_in_flight`` (the most requests being handled at
+        once: with ``latency_ms``, how many of a client's calls overlapped).
         """
         return self.journal_book.stats()
 

@@ -39,12 +39,14 @@ class Journal:
         self._next_id = 1
         self._epoch = 0
         self._entries: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
+        self._in_flight = 0  # requests counted and not answered yet, whatever their epoch
         self._zero()
 
     def _zero(self) -> None:
         self._paths: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._rate_limited = 0
+        self._peak_in_flight = self._in_flight
         self._epoch += 1
 
     def record_request(self, entry: dict[str, Any], time_text: str | None) -> int:
@@ -54,11 +56,14 @@ class Journal:
             self._next_id += 1
             self._entries.append(entry)
             self._paths[path_key(str(entry.get("path", "")))] += 1
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
             return self._epoch
 
     def record_answer(self, status: int | None, epoch: int) -> None:
         """Count the HTTP status answered (``None``: no answer, the connection was lost)."""
         with self._lock:
+            self._in_flight -= 1
             if status is not None and epoch == self._epoch:
                 self._statuses[status] += 1
 
@@ -68,13 +73,16 @@ class Journal:
             self._rate_limited += 1
 
     def stats(self) -> dict[str, Any]:
-        """``requests``, ``by_path``, ``by_status`` (keys as strings) and ``rate_limited``."""
+        """``requests``, ``by_path``, ``by_status`` (keys as strings), ``rate_limited``, ``in_flight``
+        and ``peak_in_flight`` (the most requests being handled at once since the last reset)."""
         with self._lock:
             return {
                 "requests": sum(self._paths.values()),
                 "by_path": dict(sorted(self._paths.items())),
                 "by_status": {str(code): n for code, n in sorted(self._statuses.items())},
                 "rate_limited": self._rate_limited,
+                "in_flight": self._in_flight,
+                "peak_in_flight": self._peak_in_flight,
             }
 
     def clear_stats(self) -> None:
