@@ -31,6 +31,9 @@ from typing import Any
 from benchmarks.common import CANCEL_PATH, REPO, emulator_process, load_average, machine_info
 
 WORKER = REPO / "tests" / "integration" / "shared_limit_worker.py"
+sys.path.insert(0, str(WORKER.parent))
+from shared_limit_worker import next_answer  # noqa: E402 (the worker's own way of reading its answers)
+
 LIMIT = 40
 LATENCY_MS = 30
 PER_WORKER = 200
@@ -103,7 +106,7 @@ def run_round(emulator: Any, workers: int, shared: bool, env: dict[str, str], wo
     try:
         for process in processes:
             assert process.stdout is not None
-            if process.stdout.readline().strip() != "ready":
+            if next_answer(process.stdout) != "ready":
                 raise RuntimeError("a benchmark worker failed to start")
         client.configure(rate_limit_per_second=LIMIT, latency_ms=LATENCY_MS)
         time.sleep(1.2)  # the emulator's one-second window starts empty
@@ -112,7 +115,7 @@ def run_round(emulator: Any, workers: int, shared: bool, env: dict[str, str], wo
             assert process.stdin is not None
             process.stdin.write("go\n")
             process.stdin.flush()
-        reports = [json.loads(process.communicate(timeout=900)[0].strip().splitlines()[-1]) for process in processes]
+        reports = [json.loads(next_answer(process.communicate(timeout=900)[0].splitlines())) for process in processes]
     finally:
         for process in processes:
             if process.poll() is None:

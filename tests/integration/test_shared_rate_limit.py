@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("pyrate_limiter", reason="needs airflow-provider-cellcast[redis]")
 
 from redis_server import redis_server, redis_url  # noqa: F401  (fixtures)
+from shared_limit_worker import next_answer
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def start_workers(batches: list[list[str]], tmp_path: Path, env: dict[str, str])
         )
     for worker in workers:  # each has imported Airflow and opened its session
         assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready"
+        assert next_answer(worker.stdout) == "ready"
     return workers
 
 
@@ -74,7 +75,8 @@ def test_two_processes_share_one_account_limit(emulator, redis_url, tmp_path, mo
             assert worker.stdin is not None
             worker.stdin.write("go\n")
             worker.stdin.flush()
-        reports = [json.loads(worker.communicate(timeout=120)[0].strip().splitlines()[-1]) for worker in workers]
+        outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+        reports = [json.loads(next_answer(output.splitlines())) for output in outputs]
         elapsed = time.monotonic() - started
     finally:
         for worker in workers:
