@@ -203,4 +203,3 @@ def default_deferrable() -> bool:
         from airflow.configuration import conf
 
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
-

@@ -132,11 +132,9 @@ class CellcastMessageStatusSensor(BaseSensorOperator):
         self.target_status = sorted(self.rules.targets)
         self.failure_statuses = sorted(self.rules.failures)
         self.cellcast_conn_id = cellcast_conn_id
-        from airflow_provider_cellcast.settings import checked_hook_params
+        from airflow_provider_cellcast.settings import checked_hook_params, default_deferrable
 
         self.hook_params = checked_hook_params(hook_params)
-        from airflow_provider_cellcast.settings import default_deferrable
-
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         # Statuses seen by earlier pokes of this try: IDs already done are not asked about again.
         self._known: dict[str, str] = {}

@@ -127,11 +127,9 @@ class CellcastReplySensor(BaseSensorOperator):
         if isinstance(contacts, str | list | tuple) and not is_template(contacts):
             contact_keys(contacts)  # an XComArg or a template is checked once rendered
         self.cellcast_conn_id = cellcast_conn_id
-        from airflow_provider_cellcast.settings import default_deferrable
+        from airflow_provider_cellcast.settings import checked_hook_params, default_deferrable
 
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        from airflow_provider_cellcast.settings import checked_hook_params
-
         self.hook_params = checked_hook_params(hook_params)
         self._cursor: ReplyCursor | None = None
 
